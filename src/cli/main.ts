@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// The `augment` command: parse arguments, call the library, print. Exit codes: 0 done,
+// 1 the run failed (or passed --max-errors), 2 bad recipe or usage (nothing was done).
+import { Command, InvalidArgumentError } from "commander";
+import { createWriteStream } from "node:fs";
+import path from "node:path";
+import { BankError } from "../banks/bank.js";
+import { RecipeErrors } from "../recipe/errors.js";
+import { loadRecipe } from "../recipe/load.js";
+import type { Recipe } from "../recipe/schema.js";
+import { planReport, runReport } from "../run/report.js";
+import { prepare, run, RunError, VERSION } from "../run/run.js";
+import { checkInput, SourceError } from "../sources/index.js";
+
+function intArg(name: string, min = 0) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+interface CommonOpts {
+  seed?: number;
+  out?: string;
+  workers?: number;
+  limit?: number;
+}
+
+function load(file: string, o: CommonOpts & { outIsOutputDir?: boolean }): Recipe {
+  const recipe = loadRecipe(file);
+  if (o.seed !== undefined) recipe.seed = o.seed;
+  if (o.outIsOutputDir && o.out) recipe.output.path = path.resolve(o.out);
+  return recipe;
+}
+
+/** Prints known errors as one line each and exits; anything else is a bug and keeps its stack. */
+function fail(e: unknown): never {
+  if (e instanceof RecipeErrors) {
+    for (const err of e.errors) process.stderr.write(`error: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof SourceError || e instanceof BankError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(2);
+  }
+  if (e instanceof RunError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    process.exit(e.exitCode);
+  }
+  process.stderr.write(`internal error (please report): ${(e as Error)?.stack ?? e}\n`);
+  process.exit(1);
+}
+
+const program = new Command();
+program
+  .name("augment")
+  .description("Turn a speech corpus into a larger, harder, labeled ASR training set, as a YAML recipe says.")
+  .version(VERSION)
+  .showHelpAfterError();
+
+program
+  .command("run")
+  .description("Run a recipe: read inputs, plan, augment, write shards, manifests, summary.json and errors.jsonl.")
+  .argument("<recipe>", "recipe YAML file")
+  .option("--out <dir>", "output folder (overrides output.path)")
+  .option("--seed <n>", "seed (overrides the recipe's)", intArg("--seed"))
+  .option("--workers <n>", "worker threads (0 = main thread; default: recipe's engine.workers, auto = one per core)", intArg("--workers"))
+  .option("--limit <n>", "only the first N planned items, to try a recipe", intArg("--limit"))
+  .option("--max-errors <n>", "fail (exit 1) when more than N items fail", intArg("--max-errors"))
+  .option("--dry-run", "read inputs and plan, print what would be done, write nothing")
+  .option("--force", "replace an output folder that holds a different run")
+  .option("--quiet", "no progress output")
+  .addHelpText(
+    "after",
+    "\nRe-running the same command resumes: complete shards (checked by sha256) are kept.\nExample:\n  augment run recipes/quickstart.yaml --limit 20 --out out/try",
+  )
+  .action(async (file: string, o: CommonOpts & { maxErrors?: number; dryRun?: boolean; force?: boolean; quiet?: boolean }) => {
+    try {
+      const recipe = load(file, { ...o, outIsOutputDir: true });
+      if (o.dryRun) {
+        const p = await prepare(recipe, { limit: o.limit });
+        process.stdout.write(planReport(recipe, p.plan, p.catalog.utterances.length, p.catalog.errors.length + p.plan.errors.length) + "\n");
+        process.stdout.write(`(dry run: nothing written; output would go to ${recipe.output.path})\n`);
+        return;
+      }
+      const log = o.quiet ? undefined : (l: string) => process.stderr.write(l + "\n");
+      const summary = await run(recipe, { limit: o.limit, workers: o.workers, maxErrors: o.maxErrors, quiet: o.quiet, force: o.force, log });
+      process.stdout.write(runReport(summary) + "\n");
+      process.stdout.write(`output: ${recipe.output.path} (summary.json, errors.jsonl)\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command("plan")
+  .description("Show what a recipe would produce: items, hours per language and per op, output size estimate.")
+  .argument("<recipe>", "recipe YAML file")
+  .option("--out <file>", "also write every planned item (ops and parameters) as JSON lines to this file")
+  .option("--seed <n>", "seed (overrides the recipe's)", intArg("--seed"))
+  .option("--limit <n>", "only the first N planned items", intArg("--limit"))
+  .action(async (file: string, o: CommonOpts) => {
+    try {
+      const recipe = load(file, o);
+      const p = await prepare(recipe, { limit: o.limit });
+      process.stdout.write(planReport(recipe, p.plan, p.catalog.utterances.length, p.catalog.errors.length + p.plan.errors.length) + "\n");
+      if (o.out) {
+        const ws = createWriteStream(o.out);
+        for (const it of p.plan.items) {
+          const line = { index: it.index, id: it.outId, shard: it.shard, source: it.utt.id, audio: it.utt.audio, text: it.utt.text, language: it.utt.language, speaker: it.utt.speaker, copy: it.copy, duration_s: it.estDurationS, ops: it.ops };
+          if (!ws.write(JSON.stringify(line) + "\n")) await new Promise<void>((r) => ws.once("drain", () => r()));
+        }
+        await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+        process.stdout.write(`wrote ${p.plan.items.length} planned items to ${o.out}\n`);
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command("validate")
+  .description("Check a recipe (schema, op parameters, bank names, paths) without reading any audio. Exit 2 on errors.")
+  .argument("<recipe>", "recipe YAML file")
+  .action(async (file: string) => {
+    try {
+      const recipe = load(file, {});
+      for (const input of recipe.inputs) await checkInput(input);
+      process.stdout.write(`${file}: ok (${recipe.inputs.length} inputs, ${recipe.chain.length} ops: ${recipe.chain.map((s) => s.op).join(", ") || "none"})\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program.parseAsync(process.argv).catch(fail);

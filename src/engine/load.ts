@@ -1,0 +1,94 @@
+// Reading audio for the engine: source utterances (cut, channel choice, checks, resampling) and
+// bank resources (noise, RIRs) with a byte-bounded LRU cache.
+import { readFile, stat } from "node:fs/promises";
+import { decodeAudio, toMono } from "../audio/decode.js";
+import { DecodeError, type DecodedAudio } from "../audio/decoded.js";
+import { resample } from "../audio/resample.js";
+import type { AudioRef } from "../types.js";
+
+/** Largest file the engine will read into memory (a 1-hour 48 kHz stereo float WAV is ~1.4 GB). */
+export const MAX_FILE_BYTES = 2 * 1024 ** 3 - 1;
+
+export async function loadAudioFile(file: string): Promise<DecodedAudio> {
+  let bytes: Uint8Array;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new DecodeError(`not a regular file: ${file}`);
+    if (st.size === 0) throw new DecodeError("zero-length file");
+    if (st.size > MAX_FILE_BYTES) throw new DecodeError(`file too large (${st.size} bytes)`);
+    bytes = await readFile(file);
+  } catch (e: any) {
+    if (e instanceof DecodeError) throw e;
+    throw new DecodeError(e.code === "ENOENT" ? `file not found: ${file}` : `cannot read ${file}: ${e.message}`);
+  }
+  return decodeAudio(bytes, file);
+}
+
+export interface SourceAudio {
+  samples: Float32Array;
+  /** Rate and channels of the file before the channel choice and resampling. */
+  fileSampleRate: number;
+  fileChannels: number;
+}
+
+/** Index of the first non-finite sample, or -1. */
+export function firstNonFinite(x: Float32Array): number {
+  for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) return i;
+  return -1;
+}
+
+/** Decodes a source utterance: segment cut, channel choice, finite check, resampling. */
+export async function loadSource(ref: AudioRef, channel: "mix" | number, sampleRate: number): Promise<SourceAudio> {
+  const decoded = await loadAudioFile(ref.path);
+  const fileChannels = decoded.channels.length;
+  const fileRate = decoded.sampleRate;
+  let samples = toMono(decoded, channel);
+  if (ref.offsetS !== undefined || ref.durationS !== undefined) {
+    const start = Math.round((ref.offsetS ?? 0) * fileRate);
+    const end = ref.durationS !== undefined ? start + Math.round(ref.durationS * fileRate) : samples.length;
+    if (start >= samples.length || end > samples.length + Math.round(0.01 * fileRate)) {
+      throw new DecodeError(`segment ${ref.offsetS ?? 0}s+${ref.durationS ?? "?"}s is outside the audio (${(samples.length / fileRate).toFixed(3)} s)`);
+    }
+    samples = samples.slice(start, Math.min(end, samples.length));
+  }
+  if (samples.length === 0) throw new DecodeError("zero-length audio");
+  const bad = firstNonFinite(samples);
+  if (bad >= 0) throw new DecodeError(`non-finite sample (${samples[bad]}) at sample ${bad}`);
+  if (fileRate !== sampleRate) samples = resample(samples, fileRate, sampleRate);
+  return { samples, fileSampleRate: fileRate, fileChannels };
+}
+
+/** Least-recently-used cache of decoded bank audio, bounded by bytes. */
+export class AudioCache {
+  private readonly entries = new Map<string, Float32Array>();
+  private bytes = 0;
+  constructor(private readonly maxBytes: number) {}
+
+  async get(key: string, load: () => Promise<Float32Array>): Promise<Float32Array> {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+      return hit;
+    }
+    const value = await load();
+    this.entries.set(key, value);
+    this.bytes += value.byteLength;
+    for (const [k, v] of this.entries) {
+      if (this.bytes <= this.maxBytes || k === key) break;
+      this.entries.delete(k);
+      this.bytes -= v.byteLength;
+    }
+    return value;
+  }
+}
+
+/** Loads a bank file as mono (channel mix) at the given rate. */
+export async function loadBankAudio(file: string, sampleRate: number): Promise<Float32Array> {
+  const decoded = await loadAudioFile(file);
+  let x = toMono(decoded, "mix");
+  const bad = firstNonFinite(x);
+  if (bad >= 0) throw new DecodeError(`bank file ${file}: non-finite sample at ${bad}`);
+  if (decoded.sampleRate !== sampleRate) x = resample(x, decoded.sampleRate, sampleRate);
+  return x;
+}

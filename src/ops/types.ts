@@ -1,0 +1,66 @@
+// The contract every augmentation follows (STYLE.md): a recipe schema, a plan-time sampler that
+// makes every random choice, and an engine-time kernel that is a pure function of audio + params.
+import type { z } from "zod";
+import type { Rng } from "../plan/rng.js";
+import type { PlannedOp } from "../types.js";
+
+/** What a sampler may look at: plan-time facts, never audio. */
+export interface SampleContext {
+  sampleRate: number;
+  /** Duration of the audio when this op runs (after earlier ops' duration changes). */
+  durationS: number;
+  banks: BankCatalog;
+}
+
+export interface BankEntry {
+  id: string;
+  path: string;
+  category: string;
+  durationS: number;
+}
+
+export interface BankCatalog {
+  noise: Map<string, BankEntry[]>;
+  rir: Map<string, BankEntry[]>;
+}
+
+/** A piece of audio an op needs at engine time (loaded, resampled and cached by the engine). */
+export interface ResourceRef {
+  kind: "noise" | "rir";
+  bank: string;
+  id: string;
+}
+
+export interface ApplyContext {
+  sampleRate: number;
+  /** Audio of the resources the op declared, at the recipe's sample rate. */
+  resource(ref: ResourceRef): Float32Array;
+}
+
+export type Measured = Record<string, number | string | boolean>;
+
+export interface OpOutput {
+  audio: Float32Array;
+  measured?: Measured;
+}
+
+export interface OpDefinition<Config = any, Params extends PlannedOp = any> {
+  name: string;
+  /** One line for the README's recipe reference. */
+  summary: string;
+  /** The op's recipe parameters. Must include `p` (probability) via `withProbability`. */
+  schema: z.ZodType<Config>;
+  /** Bank references in the config, checked against the recipe's banks before any work. */
+  bankRefs?(config: Config): Array<{ kind: "noise" | "rir"; bank: string; field: string }>;
+  /** Plan time: draw every random choice. Called only when the op's `p` draw passed. */
+  sample(config: Config, rng: Rng, ctx: SampleContext): Params;
+  /** Output length / input length (1 when the op keeps length). */
+  durationFactor?(params: Params): number;
+  /** Maps a time in the op's input (s) to the time in its output, for word/segment labels. */
+  mapTime?(params: Params): (tS: number) => number;
+  /** Speaker-id prefix this op adds (Kaldi's `sp1.1-` convention), or undefined. */
+  speakerPrefix?(config: Config, params: Params): string | undefined;
+  resources?(params: Params): ResourceRef[];
+  /** Engine time: pure DSP. */
+  apply(audio: Float32Array, params: Params, ctx: ApplyContext): OpOutput;
+}

@@ -1,0 +1,79 @@
+// Plain-text tables for `augment plan` and the end of `augment run`.
+import type { Plan } from "../plan/plan.js";
+import type { Recipe } from "../recipe/schema.js";
+import type { RunSummary } from "./run.js";
+
+export function table(rows: Array<Array<string | number>>, header: string[]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
+  const fmt = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join("  ");
+  return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(fmt)].join("\n");
+}
+
+const h = (s: number) => (s / 3600).toFixed(3);
+
+export function planReport(recipe: Recipe, plan: Plan, sourceCount: number, skipped: number): string {
+  const byLang = new Map<string, { items: number; inS: number; outS: number }>();
+  const byOp = new Map<string, { items: number; outS: number }>();
+  let inS = 0;
+  let outS = 0;
+  for (const it of plan.items) {
+    const lang = it.utt.language ?? "(none)";
+    const l = byLang.get(lang) ?? { items: 0, inS: 0, outS: 0 };
+    l.items++;
+    l.inS += it.utt.durationS ?? 0;
+    l.outS += it.estDurationS;
+    byLang.set(lang, l);
+    inS += it.utt.durationS ?? 0;
+    outS += it.estDurationS;
+    const names = it.ops.length ? it.ops.map((o) => o.op) : ["(clean)"];
+    for (const op of new Set(names)) {
+      const o = byOp.get(op) ?? { items: 0, outS: 0 };
+      o.items++;
+      o.outS += it.estDurationS;
+      byOp.set(op, o);
+    }
+  }
+  const estBytes = plan.shards.reduce((n, s) => n + s.estBytes, 0);
+  const lines = [
+    `recipe ${recipe.file}: ${sourceCount} source utterances (${skipped} skipped), ${plan.items.length} output items in ${plan.shards.length} shards`,
+    `audio: ${h(outS)} h out from ${h(inS)} h of sources; estimated output size ${(estBytes / 1e6).toFixed(1)} MB (${recipe.output.audio})`,
+    "",
+    table([...byLang.entries()].sort().map(([k, v]) => [k, v.items, h(v.outS)]), ["language", "items", "hours"]),
+    "",
+    table([...byOp.entries()].sort().map(([k, v]) => [k, v.items, h(v.outS), ((100 * v.items) / Math.max(1, plan.items.length)).toFixed(1) + "%"]), ["op", "items", "hours", "share"]),
+  ];
+  return lines.join("\n");
+}
+
+function fmtNum(v: unknown): string {
+  return typeof v === "number" ? (Number.isInteger(v) ? String(v) : v.toFixed(2)) : String(v);
+}
+
+export function runReport(s: RunSummary): string {
+  const hours = s.hours as { input: number; output: number };
+  const lines = [
+    table(
+      [
+        ["items written", s.items.written],
+        ["items failed", s.items.errors],
+        ["shards", String(s.shards) + (s.items.resumed_shards ? ` (${s.items.resumed_shards} resumed)` : "")],
+        ["hours in / out", `${hours.input.toFixed(3)} / ${hours.output.toFixed(3)}`],
+        ["wall time", `${(s.wall_s as number).toFixed(1)} s`],
+        ["speed", `${(s.x_realtime as number).toFixed(1)}x realtime, ${(s.audio_hours_per_wall_s as number).toFixed(4)} audio-h/s`],
+      ],
+      ["run", "value"],
+    ),
+  ];
+  const ops = s.ops as Record<string, Record<string, any>>;
+  const rows: string[][] = [];
+  for (const [op, st] of Object.entries(ops)) {
+    const details = Object.entries(st)
+      .filter(([k, v]) => k !== "applied" && k !== "counts" && v && typeof v === "object" && "mean" in v)
+      .slice(0, 3)
+      .map(([k, v]) => `${k} ${fmtNum(v.min)}..${fmtNum(v.max)} (mean ${fmtNum(v.mean)})`);
+    rows.push([op, String(st.applied), details.join("; ")]);
+  }
+  if (rows.length) lines.push("", table(rows, ["op", "applied", "values"]));
+  return lines.join("\n");
+}

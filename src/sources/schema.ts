@@ -1,0 +1,112 @@
+// Recipe schema of one input (one entry of `inputs:` in the recipe). The descriptions are rendered
+// into the README's recipe reference, so they are written for users.
+import { z } from "zod";
+
+/** Split names become output directory and file names, so they keep to the id alphabet (FORMATS.md §0). */
+const splitName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, "split must match [A-Za-z0-9][A-Za-z0-9_-]*");
+
+/** `path` differs per format only in what it points at. */
+function pathField(what: string) {
+  return z.string().min(1).describe(`${what} A relative path is resolved against the recipe file's directory.`);
+}
+
+const common = {
+  language: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Language code for utterances whose source states none (e.g. `en`)."),
+  split: splitName
+    .optional()
+    .describe(
+      "Force this split name (train, dev, test, …) on every utterance of the input, overriding any split the source states or implies.",
+    ),
+  channel: z
+    .union([z.literal("mix"), z.number().int().min(0)])
+    .default("mix")
+    .describe("Which channel of multi-channel audio to use: `mix` (average of all channels) or a 0-based channel index."),
+  name: z.string().min(1).optional().describe("A label for this input, used in logs and the run summary."),
+};
+
+const nemoInput = z
+  .strictObject({
+    format: z.literal("nemo").describe("NeMo JSONL manifest (one JSON object per line; `.gz` suffix means gzip)."),
+    path: pathField(
+      "The manifest file. Entries need `audio_filepath` (or `audio_filename`) and `duration`; text is `text`, else `normalized_text`, else the contents of `text_filepath`. Optional `offset`, `lang`, `speaker`, `gender`, `split`, and word times as `words: [{word, start, end}]` (seconds from the utterance start). Relative audio paths are relative to the manifest's directory; other keys are carried to the output metadata.",
+    ),
+    ...common,
+  })
+  .describe("A NeMo ASR manifest.");
+
+const kaldiInput = z
+  .strictObject({
+    format: z.literal("kaldi").describe("Kaldi data directory."),
+    path: pathField(
+      "The data directory: `wav.scp` and `text` required; `utt2spk`, `segments`, `utt2dur`, `spk2gender` used when present. wav.scp values are file paths (relative ones resolved against the data directory) or exactly `flac -c -d -s PATH |`, `flac -d -c -s PATH |`, `sox PATH -t wav - |`.",
+    ),
+    ...common,
+  })
+  .describe("A Kaldi data directory.");
+
+const librispeechInput = z
+  .strictObject({
+    format: z.literal("librispeech").describe("LibriSpeech tree."),
+    path: pathField(
+      "The `LibriSpeech/` directory (or its parent), or one part directory such as `LibriSpeech/train-clean-100`. Gender comes from `SPEAKERS.TXT` when found; the split is inferred from the part name.",
+    ),
+    ...common,
+    parts: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Only these part directories (e.g. `[train-clean-100, dev-clean]`); all parts found when omitted."),
+  })
+  .describe("A LibriSpeech corpus (language defaults to `en`).");
+
+const commonvoiceInput = z
+  .strictObject({
+    format: z.literal("commonvoice").describe("Common Voice release, one locale."),
+    path: pathField(
+      "The locale directory of a Common Voice release (`cv-corpus-<ver>/<locale>/`), holding `clips/` and the TSV files.",
+    ),
+    ...common,
+    tsv: z
+      .string()
+      .min(1)
+      .default("validated.tsv")
+      .describe(
+        "Which clip list to read, relative to the locale directory (`validated.tsv`, `train.tsv`, `dev.tsv`, `test.tsv`, …). `train`/`dev`/`test` lists set the split.",
+      ),
+  })
+  .describe("A Common Voice locale directory.");
+
+const folderInput = z
+  .strictObject({
+    format: z.literal("folder").describe("Audio folder with a metadata file, as Hugging Face `audiofolder`."),
+    path: pathField(
+      "A folder with `metadata.jsonl` or `metadata.csv` and the audio files beside it, or a folder whose split subdirectories (`train/`, `dev/`, `test/`, …) each hold one.",
+    ),
+    ...common,
+    audio_field: z
+      .string()
+      .min(1)
+      .default("file_name")
+      .describe("Metadata column with the audio file path, relative to the metadata file's directory."),
+    text_field: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Metadata column with the transcript; by default the first of `text`, `transcription`, `sentence` present."),
+  })
+  .describe("An audio folder with metadata.");
+
+export const inputSchema = z
+  .discriminatedUnion("format", [nemoInput, kaldiInput, librispeechInput, commonvoiceInput, folderInput])
+  .describe(
+    "One input corpus; `format` selects the reader. Entries with a missing audio file, a malformed line, a missing required field, an empty transcript or a repeated id are skipped and recorded in errors.jsonl; a missing manifest or directory stops the run before any work.",
+  );
+
+export type InputSpec = z.infer<typeof inputSchema>;
+export type InputFormat = InputSpec["format"];

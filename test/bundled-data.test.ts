@@ -93,13 +93,14 @@ function listFiles(dir: string, ext: string): string[] {
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-/** Runs a generator with --out into a fresh temp dir; returns that dir. */
+/** Runs a generator (node script, or bash for .sh) with --out into a fresh temp dir; returns that dir. */
 function regenerate(script: string): string {
   const flacJs = join(ROOT, "dist", "audio", "flac.js");
   if (!existsSync(flacJs)) throw new Error(`${flacJs} is missing: build first (npx tsc -p tsconfig.json)`);
   const out = mkdtempSync(join(tmpdir(), "augment-bundled-"));
   tempDirs.push(out);
-  const run = spawnSync(process.execPath, [join(ROOT, script), "--out", out], { encoding: "utf8" });
+  const command = script.endsWith(".sh") ? "bash" : process.execPath;
+  const run = spawnSync(command, [join(ROOT, script), "--out", out], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(`${script} failed (${run.status}): ${run.stderr}`);
   return out;
 }
@@ -204,6 +205,16 @@ describe("data/demo (NeMo manifest)", () => {
       expect(r.duration).toBeLessThanOrEqual(4);
       expect(m.peakDbfs).toBeGreaterThan(-20); // speech, not silence
     });
+  });
+});
+
+// The demo audio is espeak-ng's output, so only the version that made it can reproduce it.
+const ESPEAK_VERSION = spawnSync("espeak-ng", ["--version"], { encoding: "utf8" }).stdout ?? "";
+const HAS_ESPEAK_1_51 = /eSpeak NG text-to-speech: 1\.51\b/.test(ESPEAK_VERSION);
+
+describe("data/demo regeneration", () => {
+  it.skipIf(!HAS_ESPEAK_1_51)("is reproduced byte for byte by data/demo/generate.sh (espeak-ng 1.51)", () => {
+    expectSameBytes(regenerate("data/demo/generate.sh"), DEMO_DIR, ".flac");
   });
 });
 

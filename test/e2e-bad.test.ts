@@ -64,10 +64,11 @@ beforeAll(() => {
   writeWav(a("silent.wav"), new Float32Array(SR), SR);
   add("s1-silent", "silent.wav");
   writeWav(a("ok2.wav"), good, SR);
-  add("s2-emptytext", "ok2.wav", "");
+  writeWav(a("ok3.wav"), good, SR);
+  add("s2-emptytext", "ok3.wav", "");
   add("s2-dup", "ok2.wav", "first");
+  // the same entry again: a duplicate id
   lines.push({ audio_filepath: "audio/ok2.wav", duration: 1, text: "second", speaker: "s2" });
-  // the duplicate: same audio path → same derived id as s2-dup's entry
   writeFileSync(path.join(dir, "manifest.json"), lines.map((l) => JSON.stringify(l)).join("\n") + "\n{not json\n");
   writeFileSync(path.join(dir, "r.yaml"), `inputs: [{format: nemo, path: manifest.json}]\nchain:\n  - gain: {db: 3}\noutput: {path: out}\n`);
 });
@@ -83,8 +84,8 @@ describe("bad input", () => {
     expectReason(/missing\.wav/);
     expectReason(/trunc/i);
     expectReason(/zero-length/);
-    expectReason(/non-finite.*NaN/);
-    expectReason(/non-finite.*Infinity/);
+    expectReason(/non-finite.*(sample 500|frame 500)/);
+    expectReason(/non-finite.*(sample 9|frame 9)/);
     expectReason(/sample rate/i);
     expectReason(/unsupported format|not an audio|unknown format/i);
     expectReason(/silent/);

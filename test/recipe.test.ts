@@ -60,14 +60,16 @@ describe("recipe", () => {
     const bad = errorsOf(GOOD.replace("snr_db: [0, 20]", "snr_db: [20, 0]"), dir);
     expect(bad).toHaveLength(1);
     expect(bad[0]).toMatch(/^r\.yaml:7:\d+: chain\[0\]\.noise\.snr_db: range must be \[min, max\]/);
-    expect(errorsOf(GOOD.replace("p: 0.8", "prob: 0.8"), dir)[0]).toMatch(/^r\.yaml:7:\d+: chain\[0\]\.noise\.prob: unknown field "prob" \(did you mean "p"\?\)/);
+    expect(errorsOf(GOOD.replace("p: 0.8", "pp: 0.8"), dir)[0]).toMatch(/^r\.yaml:7:42: chain\[0\]\.noise\.pp: unknown field "pp" \(did you mean "p"\?\)/);
+    // No plausible typo: list what is allowed instead.
+    expect(errorsOf(GOOD.replace("p: 0.8", "probability: 0.8"), dir)[0]).toMatch(/chain\[0\]\.noise\.probability: unknown field "probability" \(expected one of: bank, snr_db, .*, p\)/);
   });
 
   it("refuses an unknown bank, a missing input and a wrong format value with hints", () => {
     const dir = setup();
-    expect(errorsOf(GOOD.replace("{bank: demo,", "{bank: dmeo,"), dir)[0]).toBe(`r.yaml:7:18: chain[0].noise.bank: no noise bank named "dmeo" in noise_banks (did you mean "demo"?)`);
+    expect(errorsOf(GOOD.replace("{bank: demo,", "{bank: dmeo,"), dir)[0]).toBe(`r.yaml:7:19: chain[0].noise.bank: no noise bank named "dmeo" in noise_banks (did you mean "demo"?)`);
     expect(errorsOf(GOOD.replace("data/manifest.json", "data/nope.json"), dir)[0]).toMatch(/^r\.yaml:3:\d+: inputs\[0\]\.path: not found: /);
-    expect(errorsOf(GOOD.replace("format: nemo", "format: nmeo"), dir)[0]).toMatch(/^r\.yaml:3:\d+: inputs\[0\]\.format: .*nemo/);
+    expect(errorsOf(GOOD.replace("format: nemo", "format: nmeo"), dir)[0]).toMatch(/^r\.yaml:3:\d+: inputs\[0\]\.format: invalid value "nmeo" for "format"; expected one of: nemo, .* \(did you mean "nemo"\?\)$/);
   });
 
   it("reports YAML syntax errors with their position", () => {

@@ -4,7 +4,7 @@
 # the project build for the FLAC encoder (npx tsc -p tsconfig.json); neither is needed to *use*
 # the committed outputs.
 #
-#   bash data/demo/generate.sh [--format flac|wav]
+#   bash data/demo/generate.sh [--out DIR]      (default: data/demo itself)
 #
 # espeak-ng writes 22050 Hz mono 16-bit WAV; to-flac.mjs trims the silence at both ends to
 # 0.1 s, keeps 22050 Hz (so the demo exercises resampling to 16 kHz) and encodes FLAC with the

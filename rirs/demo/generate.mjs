@@ -247,8 +247,9 @@ Made by [\`generate.mjs\`](generate.mjs) from a seeded counter-based hash (lowbi
 How each RIR is built (${SAMPLE_RATE / 1000} kHz, mono, 16-bit FLAC; length RT60 + 0.1 s):
 
 - **Direct path** at a fractional delay of 2.3–7.9 ms (\`direct_delay_samples\`), as a
-  ${2 * SINC_HALF_TAPS}-tap Blackman-windowed sinc. The largest sample is the direct path's, at
-  \`round(direct_delay_samples)\`; the reverb op can compensate that delay to keep labels aligned.
+  ${2 * SINC_HALF_TAPS}-tap Blackman-windowed sinc. The largest sample is the direct path's, within
+  one sample of \`direct_delay_samples\` (a float); the reverb op can compensate that delay to
+  keep labels aligned.
 - **Early reflections**: five windowed-sinc impulses 4 ms to (16 + 25·RT60) ms after the direct
   sound, each with the energy of 1–2 ms of the tail at its time, so they stand out as discrete
   spikes but follow the same exponential decay.

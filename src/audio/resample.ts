@@ -12,12 +12,14 @@
 // band-limited value of the input at time m * fromRate / toRate. Outside [0, n) the input is zero.
 //
 // When L is small the table holds each of the L phases exactly. When L is large (a speed factor
-// such as 1.0537 gives L = 10000) the table holds INTERP_PHASES + 1 phases per input sample and
-// each output interpolates linearly between the two nearest phases: the scheme of J. O. Smith's
-// resample (CCRMA, "Digital Audio Resampling Home Page", 2002). Linear interpolation of the impulse
-// response multiplies its spectrum by sinc^2(F/P) and leaves images of the passband at multiples of
-// P = 512 phases per sample weighted about (f/P)^2 <= (0.5/512)^2, i.e. near -120 dB; the tests
-// measure the end-to-end rejection through that path too.
+// such as 1.0537 gives L = 10000) the table holds P + 1 phases per input sample
+// (P = RESAMPLER_DESIGN.interpPhases = 512) and each output interpolates linearly between the two
+// nearest phases: the scheme of J. O. Smith's resample (CCRMA, "Digital Audio Resampling Home
+// Page", 2002). Linear interpolation of the impulse response multiplies its spectrum by
+// sinc^2(F/P) and leaves images of the passband at multiples of P weighted about
+// (f/P)^2 <= (0.5/512)^2, i.e. near -120 dB, under the -84 dB stopband. Measured (tests): the
+// interpolated path rejects aliases and images by >= 85 dB and leaves spurious components of a
+// passband tone at <= -99 dB, the same as the exact tables (whose spurs are stopband leakage).
 //
 // The dot products run in a small WebAssembly SIMD kernel (f32x4) assembled at load time below;
 // a plain-JS kernel with Float64 accumulation is the reference and the fallback. The SIMD kernel
@@ -222,35 +224,45 @@ function runScalar(
   const { taps, coeffs } = table;
   const stepWhole = Math.floor(down / up);
   const stepRem = down % up;
+  const phaseScale = table.phases / up;
   let j = 0;
   let r = r0;
-  const phaseScale = table.phases / up;
   for (let m = 0; m < count; m++) {
-    let c0: number;
-    let frac = 0;
-    if (table.interpolated) {
+    if (!table.interpolated) {
+      const c = r * taps;
+      // Four accumulators break the add dependency chain (taps is a multiple of 8).
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < taps; k += 4) {
+        a0 += coeffs[c + k] * win[j + k];
+        a1 += coeffs[c + k + 1] * win[j + k + 1];
+        a2 += coeffs[c + k + 2] * win[j + k + 2];
+        a3 += coeffs[c + k + 3] * win[j + k + 3];
+      }
+      y[m] = a0 + a1 + (a2 + a3);
+    } else {
       const pos = r * phaseScale;
       const q = Math.floor(pos);
-      frac = pos - q;
-      c0 = q * taps;
-    } else {
-      c0 = r * taps;
-    }
-    let a0 = 0;
-    let a1 = 0;
-    let b0 = 0;
-    let b1 = 0;
-    const c1 = c0 + taps;
-    for (let k = 0; k < taps; k += 2) {
-      a0 += coeffs[c0 + k] * win[j + k];
-      a1 += coeffs[c0 + k + 1] * win[j + k + 1];
-      if (frac !== 0) {
-        b0 += coeffs[c1 + k] * win[j + k];
-        b1 += coeffs[c1 + k + 1] * win[j + k + 1];
+      const frac = pos - q;
+      const c0 = q * taps;
+      const c1 = c0 + taps;
+      let a0 = 0;
+      let a1 = 0;
+      let b0 = 0;
+      let b1 = 0;
+      for (let k = 0; k < taps; k += 2) {
+        const v0 = win[j + k];
+        const v1 = win[j + k + 1];
+        a0 += coeffs[c0 + k] * v0;
+        a1 += coeffs[c0 + k + 1] * v1;
+        b0 += coeffs[c1 + k] * v0;
+        b1 += coeffs[c1 + k + 1] * v1;
       }
+      const lo = a0 + a1;
+      y[m] = lo + frac * (b0 + b1 - lo);
     }
-    const lo = a0 + a1;
-    y[m] = frac === 0 ? lo : lo + frac * (b0 + b1 - lo);
     j += stepWhole;
     r += stepRem;
     if (r >= up) {

@@ -62,7 +62,7 @@ async function readMetadata(root: string): Promise<BankEntry[]> {
     entries.push({
       id: String(rec.id ?? rec.path.replace(/\.[^./]+$/, "")),
       path: full,
-      category: String(rec.category ?? path.dirname(rec.path).split(path.sep)[0] ?? "default"),
+      category: String(rec.category ?? (path.dirname(rec.path) === "." ? "default" : path.dirname(rec.path).split(/[\\/]/)[0])),
       durationS: typeof rec.duration === "number" ? rec.duration : NaN,
     });
   }

@@ -16,12 +16,14 @@ interface Located {
 }
 
 function position(loc: Located, p: FieldPath, atKey?: string): { line: number; column: number } {
+  // An unknown key points at the key itself, found in its parent map.
+  const target = atKey !== undefined && p[p.length - 1] === atKey ? p.slice(0, -1) : p;
   // Walk up the path until a node exists (a missing field points at its parent).
-  for (let n = p.length; n >= 0; n--) {
-    const node = loc.doc.getIn(p.slice(0, n), true);
+  for (let n = target.length; n >= 0; n--) {
+    const node = loc.doc.getIn(target.slice(0, n), true);
     if (!isNode(node) || !node.range) continue;
     let offset = node.range[0];
-    if (atKey !== undefined && n === p.length && isMap(node)) {
+    if (atKey !== undefined && n === target.length && isMap(node)) {
       const pair = node.items.find((it) => isPair(it) && isScalar(it.key) && String(it.key.value) === atKey);
       if (pair && isScalar(pair.key) && pair.key.range) offset = pair.key.range[0];
     }
@@ -78,6 +80,24 @@ function keysAt(schema: z.ZodType, p: FieldPath, data: unknown): string[] {
   return [];
 }
 
+/** The literal values a discriminated union accepts for its key at a path. */
+function discriminatorValues(schema: z.ZodType, p: FieldPath, key: string): string[] {
+  let s: any = schema;
+  for (const k of p) {
+    for (;;) {
+      const def = s?._zod?.def;
+      if (def && (def.type === "optional" || def.type === "default" || def.type === "nullable")) s = def.innerType;
+      else break;
+    }
+    const def = s?._zod?.def;
+    if (def?.type === "object") s = def.shape[k as string];
+    else if (def?.type === "array") s = def.element;
+    else return [];
+  }
+  const options = s?._zod?.def?.options ?? [];
+  return options.flatMap((o: any) => o?._zod?.def?.shape?.[key]?._zod?.def?.values ?? []).map(String);
+}
+
 function zodIssues(loc: Located, schema: z.ZodType, data: unknown, prefix: FieldPath): RecipeError[] {
   const r = schema.safeParse(data);
   if (r.success) return [];
@@ -96,8 +116,12 @@ function zodIssues(loc: Located, schema: z.ZodType, data: unknown, prefix: Field
       const guess = typeof got === "string" ? nearest(got, issue.values.map(String)) : undefined;
       out.push(err(loc, p, `invalid value ${JSON.stringify(got)}; expected one of: ${issue.values.join(", ")}`, guess ? `did you mean "${guess}"?` : undefined));
     } else if (issue.code === "invalid_union" && issue.note === "No matching discriminator") {
-      const got = rel.reduce((o: any, k) => o?.[k], data);
-      out.push(err(loc, [...p, issue.discriminator ?? "format"], `invalid or missing "${issue.discriminator ?? "format"}": ${JSON.stringify(got?.[issue.discriminator ?? "format"])}`));
+      const key = issue.discriminator ?? "format";
+      const at = p[p.length - 1] === key ? p : [...p, key];
+      const value = at.slice(prefix.length).reduce((o: any, k) => o?.[k], data);
+      const options = discriminatorValues(schema, at.slice(prefix.length, -1), key);
+      const guess = typeof value === "string" ? nearest(value, options) : undefined;
+      out.push(err(loc, at, `${value === undefined ? "missing" : `invalid value ${JSON.stringify(value)} for`} "${key}"${options.length ? `; expected one of: ${options.join(", ")}` : ""}`, guess ? `did you mean "${guess}"?` : undefined));
     } else {
       out.push(err(loc, p, issue.message));
     }
@@ -156,14 +180,18 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
     throw new RecipeErrors([new RecipeError(file, 1, 1, [], "a recipe is a YAML mapping (seed:, inputs:, chain:, output: …)")]);
   }
   const errors = zodIssues(loc, recipeSchema, data, []);
+  // Check the chain even when the rest has errors, so one pass shows every problem.
+  const chain: ChainStep[] = [];
+  const rawChain = (data as { chain?: unknown }).chain;
+  if (Array.isArray(rawChain)) {
+    rawChain.forEach((entry, i) => {
+      if (entry === null || typeof entry !== "object" || Array.isArray(entry)) return; // reported by the schema
+      const step = chainStep(loc, entry as Record<string, unknown>, i, errors);
+      if (step) chain.push(step);
+    });
+  }
   if (errors.length) throw new RecipeErrors(errors);
   const parsed = recipeSchema.parse(data);
-
-  const chain: ChainStep[] = [];
-  parsed.chain.forEach((entry, i) => {
-    const step = chainStep(loc, entry, i, errors);
-    if (step) chain.push(step);
-  });
 
   // Banks: unique names, existing folders, and every op's bank reference resolves.
   const bankNames = { noise: new Set<string>(), rir: new Set<string>() };

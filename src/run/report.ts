@@ -3,10 +3,13 @@ import type { Plan } from "../plan/plan.js";
 import type { Recipe } from "../recipe/schema.js";
 import type { RunSummary } from "./run.js";
 
-export function table(rows: Array<Array<string | number>>, header: string[]): string {
+/** A plain-text table; the first and last columns are left-aligned when `textLast` is set. */
+export function table(rows: Array<Array<string | number>>, header: string[], textLast = false): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, c) => Math.max(...cells.map((r) => (r[c] ?? "").length)));
-  const fmt = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(widths[c]) : v.padStart(widths[c]))).join("  ");
+  const last = header.length - 1;
+  const fmt = (r: string[]) =>
+    r.map((v, c) => (c === 0 || (textLast && c === last) ? v.padEnd(c === last ? 0 : widths[c]) : v.padStart(widths[c]))).join("  ");
   return [fmt(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(fmt)].join("\n");
 }
 
@@ -63,17 +66,18 @@ export function runReport(s: RunSummary): string {
         ["speed", `${(s.x_realtime as number).toFixed(1)}x realtime, ${(s.audio_hours_per_wall_s as number).toFixed(4)} audio-h/s`],
       ],
       ["run", "value"],
+      true,
     ),
   ];
   const ops = s.ops as Record<string, Record<string, any>>;
   const rows: string[][] = [];
   for (const [op, st] of Object.entries(ops)) {
     const details = Object.entries(st)
-      .filter(([k, v]) => k !== "applied" && k !== "counts" && v && typeof v === "object" && "mean" in v)
+      .filter(([k, v]) => !["applied", "counts", "crossfade_ms", "measured.samples_in", "measured.rir_samples"].includes(k) && v && typeof v === "object" && "mean" in v)
       .slice(0, 3)
       .map(([k, v]) => `${k} ${fmtNum(v.min)}..${fmtNum(v.max)} (mean ${fmtNum(v.mean)})`);
     rows.push([op, String(st.applied), details.join("; ")]);
   }
-  if (rows.length) lines.push("", table(rows, ["op", "applied", "values"]));
+  if (rows.length) lines.push("", table(rows, ["op", "applied", "values"], true));
   return lines.join("\n");
 }

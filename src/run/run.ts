@@ -283,6 +283,8 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
     wall_s: wallS,
     x_realtime: wallS > 0 ? outS / wallS : 0,
     audio_hours_per_wall_s: wallS > 0 ? outS / 3600 / wallS : 0,
+    // Process-wide (worker threads included), in MB.
+    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     output: { path: outDir, format: recipe.output.format, audio: recipe.output.audio, bytes: entries.reduce((n, e) => n + e.bytes, 0) },
   };
   await writeFileAtomic(path.join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");

@@ -403,6 +403,12 @@ describe("decodeAudio: containers by magic bytes, codecs through audio-decode", 
   it("sniffs by content, not extension; names unsupported formats", async () => {
     const flacBytes = encodeFlac(floatToInt16(int16ToFloat(new Int16Array([1, 2, 3, 4, 5, 6, 7, 8]))), 8000);
     expect(Array.from((await decodeAudio(flacBytes, "misnamed.wav")).channels[0], (v) => v * 32768)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // Some taggers put an ID3v2 tag in front of FLAC.
+    const tagged = new Uint8Array(30 + flacBytes.length);
+    tagged.set([0x49, 0x44, 0x33, 3, 0, 0, 0, 0, 0, 20]);
+    tagged.set(flacBytes, 30);
+    expect(Array.from((await decodeAudio(tagged, "tagged.flac")).channels[0], (v) => v * 32768)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(probeAudio(tagged)).toEqual({ sampleRate: 8000, numFrames: 8, channels: 1 });
     const wavBytes = encodeWav(new Int16Array([5, 6]), 8000);
     expect((await decodeAudio(wavBytes, "misnamed.mp3")).channels[0].length).toBe(2);
     const html = new TextEncoder().encode("<html><body>404</body></html>");

@@ -51,13 +51,6 @@ function hexBytes(bytes: Uint8Array, count: number): string {
   return Array.from(bytes.subarray(0, count), (b) => b.toString(16).padStart(2, "0")).join(" ");
 }
 
-/** True when the bytes start like a RIFF or RF64 WAVE file. */
-export function isWav(bytes: Uint8Array): boolean {
-  if (bytes.length < 12) return false;
-  const magic = fourcc(bytes, 0);
-  return (magic === "RIFF" || magic === "RF64") && fourcc(bytes, 8) === "WAVE";
-}
-
 /**
  * Reads the chunk headers of a WAVE file. With `complete` false (a header prefix, for probing) a data
  * chunk that runs past the end of `bytes` is expected and not an error; chunks that lie beyond the

@@ -130,6 +130,14 @@ async function cleanTemp(outDir: string): Promise<void> {
   }
 }
 
+/** Deletes only what a previous run wrote (never the folder's other contents). */
+async function removePreviousRun(outDir: string, prev: IndexFile): Promise<void> {
+  for (const e of Object.values(prev.shards)) {
+    for (const f of [...e.files, ...(e.manifest ? [e.manifest] : [])]) await rm(path.join(outDir, f), { force: true });
+  }
+  for (const f of ["nemo_manifest.json", "errors.jsonl", "summary.json", INDEX_FILE]) await rm(path.join(outDir, f), { force: true });
+}
+
 function byId(a: ItemError, b: ItemError): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0;
 }
@@ -157,7 +165,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   if (prev && prev.plan_hash === plan.hash) {
     for (const e of Object.values(prev.shards)) if (await shardComplete(outDir, e)) index.shards[e.shard] = e;
   } else if (prev && opts.force) {
-    await rm(outDir, { recursive: true, force: true });
+    await removePreviousRun(outDir, prev);
   }
   await cleanTemp(outDir);
   const todo = plan.shards.filter((s) => !index.shards[s.index]);

@@ -36,10 +36,15 @@ describe("inputs end to end", () => {
     const kd = path.join(d, "kaldi");
     mkdirSync(kd, { recursive: true });
     writeFileSync(path.join(kd, "a.flac"), encodeFlac(floatToInt16(speechLike(24000, 16000, 100, 3)), 16000));
-    sox("-n", "-r", "44100", "-c", "2", "-b", "16", path.join(kd, "stereo.wav"), "synth", "1.5", "sine", "0", "sine", "440");
-    writeFileSync(path.join(kd, "wav.scp"), `spkA-u1 flac -c -d -s ${path.join(kd, "a.flac")} |\nspkA-u2 ${path.join(kd, "stereo.wav")}\n`);
-    writeFileSync(path.join(kd, "text"), "spkA-u1 GOOD MORNING\nspkA-u2 A TONE\n");
-    writeFileSync(path.join(kd, "utt2spk"), "spkA-u1 spkA\nspkA-u2 spkA\n");
+    writeFileSync(path.join(kd, "wav.scp"), `spkA-u1 flac -c -d -s ${path.join(kd, "a.flac")} |\n`);
+    writeFileSync(path.join(kd, "text"), "spkA-u1 GOOD MORNING\n");
+    writeFileSync(path.join(kd, "utt2spk"), "spkA-u1 spkA\n");
+    const kd2 = path.join(d, "kaldi2");
+    mkdirSync(kd2, { recursive: true });
+    sox("-n", "-r", "44100", "-c", "2", "-b", "16", path.join(kd2, "stereo.wav"), "synth", "1.5", "sine", "0", "sine", "440");
+    writeFileSync(path.join(kd2, "wav.scp"), `spkA-u2 ${path.join(kd2, "stereo.wav")}\n`);
+    writeFileSync(path.join(kd2, "text"), "spkA-u2 A TONE\n");
+    writeFileSync(path.join(kd2, "utt2spk"), "spkA-u2 spkA\n");
     // Folder: Ogg/Opus at 48 kHz with metadata.csv (quoted field with a comma).
     const fd = path.join(d, "folder");
     mkdirSync(fd, { recursive: true });
@@ -51,7 +56,8 @@ describe("inputs end to end", () => {
       `inputs:
   - {format: librispeech, path: LibriSpeech}
   - {format: commonvoice, path: cv/sw}
-  - {format: kaldi, path: kaldi, channel: 1, language: en}
+  - {format: kaldi, path: kaldi, language: en}
+  - {format: kaldi, path: kaldi2, channel: 1, language: en}
   - {format: folder, path: folder, language: fr}
 output: {path: out, audio: flac}
 `,

@@ -79,7 +79,8 @@ describe("noise", () => {
     expect(out.length).toBe(5000);
     // Power stays about constant across seams (equal-power fade of uncorrelated noise).
     for (let s = 0; s + 500 <= 5000; s += 500) expect(Math.abs(rmsDbfs(out.subarray(s, s + 500)) - rmsDbfs(short))).toBeLessThan(1.5);
-    expect(Array.from(out.subarray(0, 700))).toEqual(Array.from(short.subarray(300, 1000)));
+    // Before the first seam (which fades over the last 80 samples of the first piece) it is the noise itself.
+    expect(Array.from(out.subarray(0, 620))).toEqual(Array.from(short.subarray(300, 920)));
   });
 });
 

@@ -3,7 +3,7 @@
 import { floatToInt16 } from "../audio/decode.js";
 import { DecodeError } from "../audio/decoded.js";
 import { encodeFlac } from "../audio/flac.js";
-import { peakAbs, rmsDbfs } from "../audio/measure.js";
+import { peakAbs } from "../audio/measure.js";
 import { encodeWav } from "../audio/wav.js";
 import { getOp } from "../ops/registry.js";
 import type { ApplyContext, Measured, ResourceRef } from "../ops/types.js";
@@ -17,6 +17,29 @@ export interface EngineConfig {
   banks: { noise: Record<string, Record<string, string>>; rir: Record<string, Record<string, string>> };
   /** Bound on cached bank audio per engine instance. */
   cacheMb: number;
+}
+
+/** Peak, mean square and finiteness in one pass (the output level recorded per item). */
+function signalStats(x: Float32Array): { peak: number; meanSquare: number; finite: boolean } {
+  let peak = 0;
+  let e0 = 0;
+  let e1 = 0;
+  let i = 0;
+  for (; i + 1 < x.length; i += 2) {
+    const a = x[i];
+    const b = x[i + 1];
+    e0 += a * a;
+    e1 += b * b;
+    const m = Math.max(Math.abs(a), Math.abs(b));
+    if (m > peak) peak = m;
+  }
+  if (i < x.length) {
+    e0 += x[i] * x[i];
+    peak = Math.max(peak, Math.abs(x[i]));
+  }
+  const energy = e0 + e1;
+  // A NaN or ±Inf anywhere makes the energy non-finite.
+  return { peak, meanSquare: energy / x.length, finite: Number.isFinite(energy) };
 }
 
 function round6(x: number): number {
@@ -74,9 +97,9 @@ export class ItemProcessor {
       if (map && words) words = words.map((w) => ({ word: w.word, startS: map(w.startS), endS: map(w.endS) }));
       provenance.push(measured ? { ...params, measured } : { ...params });
     }
-    const bad = firstNonFinite(x);
-    if (bad >= 0) return fail("augment", `non-finite sample after ops at ${bad}`);
     if (x.length === 0) return fail("augment", "ops produced zero-length audio");
+    const level = signalStats(x);
+    if (!level.finite) return fail("augment", `non-finite sample after ops at ${firstNonFinite(x)}`);
 
     const pcm = floatToInt16(x);
     let audio: Uint8Array;
@@ -109,8 +132,8 @@ export class ItemProcessor {
       ...(words ? { words } : {}),
       ...(utt.fields && Object.keys(utt.fields).length ? { fields: utt.fields } : {}),
       ops: provenance,
-      peak_dbfs: Math.round(20 * Math.log10(Math.max(peakAbs(x), 1e-10)) * 1000) / 1000,
-      rms_dbfs: Math.round(rmsDbfs(x) * 1000) / 1000,
+      peak_dbfs: Math.round(20 * Math.log10(Math.max(level.peak, 1e-10)) * 1000) / 1000,
+      rms_dbfs: Math.round(10 * Math.log10(Math.max(level.meanSquare, 1e-20)) * 1000) / 1000,
     };
     return { index: item.index, outId: item.outId, audio, audioExt: this.cfg.audio, meta, inputDurationS };
   }

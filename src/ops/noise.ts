@@ -2,7 +2,7 @@
 // (default) or over the speech-active part found by an energy VAD. If the mixture would clip,
 // the mixture (not the noise alone) is scaled down, so the recorded SNR is the achieved one.
 import { z } from "zod";
-import { activeRms, energyVad, peakAbs, rms } from "../audio/measure.js";
+import { activeRms, energyVad, rms } from "../audio/measure.js";
 import { drawValue, probability, roundTo, valueOrRange, type ValueOrRange } from "./params.js";
 import type { OpDefinition, OpOutput } from "./types.js";
 
@@ -79,11 +79,6 @@ export function loopNoise(noise: Float32Array, offset: number, length: number, f
   return out;
 }
 
-function speechPower(x: Float32Array, sampleRate: number, reference: "clip" | "speech"): number {
-  if (reference === "clip") return rms(x) ** 2;
-  return activeRms(x, energyVad(x, sampleRate)) ** 2;
-}
-
 export const noiseOp: OpDefinition<NoiseConfig, NoiseParams> = {
   name: "noise",
   summary: "Mix a noise from a bank at a sampled SNR (RMS over the clip or over active speech).",
@@ -112,29 +107,40 @@ export const noiseOp: OpDefinition<NoiseConfig, NoiseParams> = {
     const sr = ctx.sampleRate;
     const noise = ctx.resource({ kind: "noise", bank: p.bank, id: p.noise });
     const seg = loopNoise(noise, Math.round(p.offset_s * sr), x.length, Math.round((p.crossfade_ms / 1000) * sr));
-    const ps = speechPower(x, sr, p.snr_reference);
+    const mask = p.snr_reference === "speech" ? energyVad(x, sr) : null;
+    const ps = mask ? activeRms(x, mask) ** 2 : rms(x) ** 2;
     const pn = rms(seg) ** 2;
     if (pn === 0 || ps === 0) {
       return { audio: x, measured: { skipped: pn === 0 ? "silent noise" : "silent speech" } };
     }
     const g = Math.sqrt(ps / (pn * 10 ** (p.snr_db / 10)));
-    const out = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) out[i] = x[i] + g * seg[i];
-    const peak = peakAbs(out);
-    let scale = 1;
-    if (peak > CLIP_LEVEL) {
-      scale = CLIP_LEVEL / peak;
-      for (let i = 0; i < out.length; i++) out[i] *= scale;
-    }
-    // Achieved SNR from the two components as they are in the output (scaling cancels, but the
-    // float32 rounding of each component does not, so measure rather than assume).
-    const speechPart = new Float32Array(x.length);
-    const noisePart = new Float32Array(x.length);
+    // Pass 1: the mix's peak, to scale the mixture (not the noise) if it would clip.
+    let peak = 0;
     for (let i = 0; i < x.length; i++) {
-      speechPart[i] = x[i] * scale;
-      noisePart[i] = seg[i] * g * scale;
+      const v = Math.abs(x[i] + g * seg[i]);
+      if (v > peak) peak = v;
     }
-    const achieved = 10 * Math.log10(speechPower(speechPart, sr, p.snr_reference) / rms(noisePart) ** 2);
+    const scale = peak > CLIP_LEVEL ? CLIP_LEVEL / peak : 1;
+    // Pass 2: write the mix and measure the achieved SNR from the two components as they are in
+    // the output (float32-rounded), not from the plan.
+    const out = new Float32Array(x.length);
+    let es = 0;
+    let esActive = 0;
+    let nActive = 0;
+    let en = 0;
+    for (let i = 0; i < x.length; i++) {
+      const s = Math.fround(x[i] * scale);
+      const n = Math.fround(seg[i] * g * scale);
+      out[i] = s + n;
+      es += s * s;
+      en += n * n;
+      if (mask && mask[i]) {
+        esActive += s * s;
+        nActive++;
+      }
+    }
+    const speechPow = mask && nActive > 0 ? esActive / nActive : es / x.length;
+    const achieved = 10 * Math.log10(speechPow / (en / x.length));
     return {
       audio: out,
       measured: {

@@ -13,7 +13,8 @@ import { checkInput } from "../sources/index.js";
 import type { ItemError, PlannedItem } from "../types.js";
 import { writeFileAtomic } from "../writers/atomic.js";
 import { FilesSink } from "../writers/files.js";
-import { nemoEntry, nemoLines, type NemoEntry } from "../writers/nemo.js";
+import { itemRecord, nemoManifest, readRecords, type ItemRecord, type ManifestWriter } from "../writers/manifest.js";
+import { nemoEntry, nemoLines } from "../writers/nemo.js";
 import type { ShardRecord, ShardSink } from "../writers/sink.js";
 import { WebDatasetSink } from "../writers/webdataset.js";
 import { buildBanks, buildCatalog, type Banks, type Catalog } from "./catalog.js";
@@ -22,6 +23,23 @@ import { addItemStats, describeStats, mergeStats, type StatsByOp } from "./stats
 
 export const VERSION = "0.1.0";
 export const INDEX_FILE = "index.json";
+/** Per-shard state a run keeps for resuming and for building manifests. */
+export const STATE_DIR = ".state";
+
+/** Streams every shard's item records, in plan order, into the manifests the recipe asks for. */
+async function writeManifests(recipe: Recipe, outDir: string, entries: ShardIndexEntry[]): Promise<void> {
+  const opts = { outDir, tarred: recipe.output.format === "webdataset" };
+  const writers: ManifestWriter[] = [];
+  if (recipe.output.manifests.includes("nemo")) writers.push(nemoManifest(opts));
+  if (!writers.length) return;
+  try {
+    for (const e of entries) for await (const rec of readRecords(path.join(outDir, e.records))) for (const w of writers) await w.add(rec);
+    for (const w of writers) await w.finish();
+  } catch (err) {
+    for (const w of writers) await w.abort();
+    throw err;
+  }
+}
 
 export interface RunOptions {
   limit?: number;
@@ -35,6 +53,8 @@ export interface RunOptions {
 
 export interface ShardIndexEntry extends ShardRecord {
   shard: number;
+  /** This shard's item records (labels + provenance), relative to the output folder. */
+  records: string;
   errors: ItemError[];
   input_s: number;
   output_s: number;
@@ -105,9 +125,11 @@ async function shardComplete(outDir: string, e: ShardIndexEntry): Promise<boolea
     if (e.files.length === 1 && e.files[0].endsWith(".tar")) {
       const f = path.join(outDir, e.files[0]);
       if ((await stat(f)).size !== e.bytes) return false;
-      return (await sha256File(f)) === e.sha256;
+      if ((await sha256File(f)) !== e.sha256) return false;
+    } else {
+      for (const f of e.files) await stat(path.join(outDir, f));
     }
-    for (const f of e.files) await stat(path.join(outDir, f));
+    if (!existsSync(path.join(outDir, e.records))) return false;
     return e.manifest ? existsSync(path.join(outDir, e.manifest)) : true;
   } catch {
     return false;
@@ -124,7 +146,7 @@ async function readIndex(outDir: string): Promise<IndexFile | null> {
 
 /** Removes temporary files a crashed run left behind. */
 async function cleanTemp(outDir: string): Promise<void> {
-  for (const dir of [outDir, path.join(outDir, "sharded_manifests"), path.join(outDir, "audio")]) {
+  for (const dir of [outDir, path.join(outDir, "sharded_manifests"), path.join(outDir, "audio"), path.join(outDir, STATE_DIR)]) {
     if (!existsSync(dir)) continue;
     for (const name of await readdir(dir)) if (/^\..*\.tmp-\d+$/.test(name)) await rm(path.join(dir, name), { force: true });
   }
@@ -133,7 +155,7 @@ async function cleanTemp(outDir: string): Promise<void> {
 /** Deletes only what a previous run wrote (never the folder's other contents). */
 async function removePreviousRun(outDir: string, prev: IndexFile): Promise<void> {
   for (const e of Object.values(prev.shards)) {
-    for (const f of [...e.files, ...(e.manifest ? [e.manifest] : [])]) await rm(path.join(outDir, f), { force: true });
+    for (const f of [...e.files, e.records, ...(e.manifest ? [e.manifest] : [])]) if (f) await rm(path.join(outDir, f), { force: true });
   }
   for (const f of ["nemo_manifest.json", "errors.jsonl", "summary.json", INDEX_FILE]) await rm(path.join(outDir, f), { force: true });
 }
@@ -184,13 +206,13 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   // consumed strictly in order, so output bytes never depend on which worker finished first.
   const queue: Array<{ shard: ShardPlan; last: boolean; result: Promise<BatchResult> }> = [];
   const maxInFlight = Math.max(2, workers * 2);
-  let current: { shard: ShardPlan; errors: ItemError[]; entries: NemoEntry[]; stats: StatsByOp; inS: number; outS: number } | null = null;
+  let current: { shard: ShardPlan; errors: ItemError[]; records: ItemRecord[]; stats: StatsByOp; inS: number; outS: number } | null = null;
 
   const consume = async (job: (typeof queue)[number]): Promise<void> => {
     const results = await job.result;
     if (!current) {
       await sink.open(job.shard.index);
-      current = { shard: job.shard, errors: [], entries: [], stats: {}, inS: 0, outS: 0 };
+      current = { shard: job.shard, errors: [], records: [], stats: {}, inS: 0, outS: 0 };
     }
     let nErr = 0;
     let audioS = 0;
@@ -201,7 +223,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
         continue;
       }
       await sink.add(r);
-      current.entries.push(nemoEntry(r, sink.audioRef(r), tarred ? job.shard.index : undefined));
+      current.records.push(itemRecord(r, sink.audioRef(r), job.shard.index));
       addItemStats(current.stats, r.meta);
       current.inS += r.inputDurationS;
       current.outS += r.meta.duration;
@@ -214,13 +236,14 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
     }
     if (job.last) {
       const rec = await sink.commit();
+      // The shard's item records first, then its NeMo manifest, then the index entry that makes
+      // the shard count as complete: a crash in between leaves the shard to be redone.
+      const records = `${STATE_DIR}/items-${String(job.shard.index).padStart(6, "0")}.jsonl`;
+      await writeFileAtomic(path.join(outDir, records), current.records.map((r) => JSON.stringify(r) + "\n").join(""));
       let manifest: string | undefined;
       if (wantNemo && tarred) {
         manifest = `sharded_manifests/manifest_${job.shard.index}.json`;
-        await writeFileAtomic(path.join(outDir, manifest), nemoLines(current.entries));
-      } else if (wantNemo) {
-        manifest = `sharded_manifests/.files_${job.shard.index}.json`;
-        await writeFileAtomic(path.join(outDir, manifest), nemoLines(current.entries));
+        await writeFileAtomic(path.join(outDir, manifest), nemoLines(current.records.map((r) => nemoEntry(r.meta, r.audio, r.shard))));
       }
       index.shards[job.shard.index] = {
         shard: job.shard.index,
@@ -229,6 +252,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
         input_s: current.inS,
         output_s: current.outS,
         stats: current.stats,
+        records,
         ...(manifest ? { manifest } : {}),
       };
       await writeFileAtomic(path.join(outDir, INDEX_FILE), JSON.stringify(index, null, 1) + "\n");
@@ -256,13 +280,10 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   await engine.close();
   progress.finish();
 
-  // Manifests, errors and summary are derived from the index, so a resumed run writes the same.
+  // Manifests, errors and summary are derived from the index and the shards' item records, so a
+  // resumed run writes the same.
   const entries = plan.shards.map((s) => index.shards[s.index]);
-  if (wantNemo) {
-    const parts: string[] = [];
-    for (const e of entries) if (e.manifest) parts.push(await readFile(path.join(outDir, e.manifest), "utf8"));
-    await writeFileAtomic(path.join(outDir, "nemo_manifest.json"), parts.join(""));
-  }
+  await writeManifests(recipe, outDir, entries);
   const errors = [...catalog.errors, ...plan.errors, ...entries.flatMap((e) => e.errors)].sort(byId);
   await writeFileAtomic(path.join(outDir, "errors.jsonl"), errors.map((e) => JSON.stringify(e) + "\n").join(""));
 

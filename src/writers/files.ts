@@ -13,7 +13,7 @@ export class FilesSink implements ShardSink {
   constructor(private readonly outDir: string) {}
 
   audioRef(item: ProcessedItem): string {
-    return path.join(this.outDir, "audio", `${item.outId}.${item.audioExt}`);
+    return `audio/${item.outId}.${item.audioExt}`;
   }
 
   async open(): Promise<void> {

@@ -1,7 +1,7 @@
 // NeMo JSONL manifest lines (FORMATS.md §2). With tar shards, `audio_filepath` is the tar member
 // name exactly and `shard_id` names the shard, as NeMo's tarred readers require; with plain files
 // it is an absolute path (NeMo's docs ask for absolute paths).
-import type { ProcessedItem } from "../types.js";
+import type { ItemMeta } from "../types.js";
 
 export interface NemoEntry {
   audio_filepath: string;
@@ -14,8 +14,7 @@ export interface NemoEntry {
   [k: string]: unknown;
 }
 
-export function nemoEntry(item: ProcessedItem, audioRef: string, shard: number | undefined): NemoEntry {
-  const m = item.meta;
+export function nemoEntry(m: ItemMeta, audioRef: string, shard: number | undefined): NemoEntry {
   return {
     audio_filepath: audioRef,
     duration: m.duration,

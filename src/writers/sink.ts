@@ -10,7 +10,7 @@ export interface ShardRecord {
 }
 
 export interface ShardSink {
-  /** Where the audio of an item is, as manifests should refer to it. */
+  /** Where the audio of an item is: a tar member name, or a path relative to the output folder. */
   audioRef(item: ProcessedItem): string;
   open(shard: number): Promise<void>;
   add(item: ProcessedItem): Promise<void>;

@@ -2,7 +2,7 @@
 // a Kaldi dir with a `flac -c -d -s … |` entry and a stereo 44.1 kHz WAV with a channel pick,
 // and a folder with metadata.csv and Ogg/Opus. Files are made by Debian sox/ffmpeg.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { floatToInt16 } from "../src/audio/decode.js";
@@ -65,7 +65,10 @@ output: {path: out, audio: flac}
     const r = cli(["run", "r.yaml", "--quiet", "--workers", "1"], d);
     expect(r.stderr).toBe("");
     expect(readFileSync(path.join(d, "out/errors.jsonl"), "utf8")).toBe("");
-    const manifest = readFileSync(path.join(d, "out/nemo_manifest.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    // LibriSpeech's dev-clean implies the dev split; the others default to train: one folder each.
+    expect(readdirSync(path.join(d, "out")).filter((f) => !f.startsWith(".")).sort()).toEqual(["dev", "errors.jsonl", "index.json", "summary.json", "train"]);
+    const manifest = ["dev", "train"].flatMap((sp) => readFileSync(path.join(d, "out", sp, "nemo_manifest.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l)));
+    expect(manifest.filter((m) => m.split === "dev").map((m) => m.text).sort()).toEqual(["GENERAL KENOBI", "HELLO THERE"]);
     const byText = new Map(manifest.map((m) => [m.text, m]));
     expect([...byText.keys()].sort()).toEqual(["A TONE", "GENERAL KENOBI", "GOOD MORNING", 'Habari "ya asubuhi', "HELLO THERE", "yes, an opus file"].sort());
     expect(byText.get("HELLO THERE").duration).toBe(1);
@@ -83,7 +86,7 @@ output: {path: out, audio: flac}
       `
 import tarfile, sys, io, json, glob
 import numpy as np, soundfile as sf
-for shard in glob.glob(sys.argv[1] + "/*.tar"):
+for shard in glob.glob(sys.argv[1] + "/*/*.tar"):
     with tarfile.open(shard) as t:
         for n in t.getnames():
             if n.endswith(".txt") and t.extractfile(n).read() == b"A TONE":
@@ -95,5 +98,40 @@ for shard in glob.glob(sys.argv[1] + "/*.tar"):
     );
     expect(Math.abs(tone.freq - 440)).toBeLessThan(2);
     expect(tone.rms).toBeGreaterThan(0.3);
+  });
+});
+
+describe("splits", () => {
+  it("keeps source splits, augments train only, and never puts one utterance's copies in two splits", () => {
+    const d = tempDir("augment-splits-");
+    const lines: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      const split = ["train", "dev", "test"][i % 3];
+      writeWav(path.join(d, `a/u${i}.wav`), speechLike(12000, 16000, 100 + i * 10, i + 1), 16000);
+      lines.push(JSON.stringify({ audio_filepath: `a/u${i}.wav`, duration: 0.75, text: `t${i}`, speaker: `s${i % 2}`, split }));
+    }
+    writeFileSync(path.join(d, "m.json"), lines.join("\n") + "\n");
+    writeFileSync(path.join(d, "r.yaml"), "inputs: [{format: nemo, path: m.json}]\ncopies: 3\nsplits: {augment: [train]}\nchain:\n  - gain: {db: [-3, 3]}\noutput: {path: out, shard_max_items: 4}\n");
+    const r = cli(["run", "r.yaml", "--quiet"], d);
+    expect(r.stderr).toBe("");
+    const read = (sp: string) => readFileSync(path.join(d, "out", sp, "nemo_manifest.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const train = read("train");
+    const dev = read("dev");
+    const test = read("test");
+    expect(train).toHaveLength(9); // 3 utterances × 3 copies
+    expect(dev).toHaveLength(3); // clean, once
+    expect(test).toHaveLength(3);
+    const src = (m: any[]) => new Set(m.map((e) => e.source_id));
+    for (const [a, b] of [[train, dev], [train, test], [dev, test]]) for (const id of src(a)) expect(src(b).has(id)).toBe(false);
+    for (const e of [...dev, ...test]) expect(e.copy).toBe(-1);
+    // Each split's shards count from 0, and its NeMo sharded manifests match.
+    for (const sp of ["train", "dev", "test"]) {
+      expect(readFileSync(path.join(d, "out", sp, "shard-000000.tar")).length).toBeGreaterThan(0);
+      expect(readFileSync(path.join(d, "out", sp, "sharded_manifests/manifest_0.json"), "utf8").length).toBeGreaterThan(0);
+    }
+    expect(train.filter((e) => e.shard_id === 2)).toHaveLength(1); // 9 items, 4 per shard
+    const summary = JSON.parse(readFileSync(path.join(d, "out/summary.json"), "utf8"));
+    expect(summary.splits.train.items).toBe(9);
+    expect(summary.splits.dev.items).toBe(3);
   });
 });

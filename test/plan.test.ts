@@ -30,6 +30,7 @@ function recipe(over: Partial<Recipe> = {}): Recipe {
     output: { path: "/tmp/x", format: "webdataset", audio: "flac", name: "shard", shard_max_mb: 1, shard_max_items: 7, manifests: ["nemo"], shuffle: true },
     engine: { device: "cpu", workers: 0, batch_items: 4, max_batch_s: 60 },
     filters: { min_duration_s: 0, max_duration_s: null, allow_empty_text: false },
+    splits: { augment: "all", default: "train" },
     max_errors: null,
     file: "r.yaml",
     hash: "h",

@@ -27,6 +27,7 @@
 // far under the 84 dB design floor (the tests bound the two kernels' difference).
 
 import FFT from "fft.js";
+import { F32, F64, I32, V128, name, section, uleb, vector, w } from "./wasm.js";
 
 /** Filter specification, as fractions of the lower of the two Nyquist frequencies. */
 export const RESAMPLER_DESIGN = {
@@ -271,67 +272,6 @@ function runScalar(
     }
   }
 }
-
-// A minimal WebAssembly emitter: just enough opcodes for two loops. Opcode numbers are from the
-// WebAssembly core spec 2.0 (binary format, section 5.4) and the fixed-width SIMD proposal.
-const uleb = (value: number): number[] => {
-  const out: number[] = [];
-  do {
-    let byte = value & 0x7f;
-    value >>>= 7;
-    if (value !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (value !== 0);
-  return out;
-};
-const sleb = (value: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const byte = value & 0x7f;
-    value >>= 7;
-    if ((value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-};
-const vector = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (text: string): number[] => vector([...text].map((ch) => [ch.charCodeAt(0)]));
-const I32 = 0x7f;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const w = {
-  get: (i: number) => [0x20, ...uleb(i)],
-  set: (i: number) => [0x21, ...uleb(i)],
-  tee: (i: number) => [0x22, ...uleb(i)],
-  i32: (v: number) => [0x41, ...sleb(v)],
-  block: [0x02, 0x40],
-  loop: [0x03, 0x40],
-  if: [0x04, 0x40],
-  end: [0x0b],
-  br: (depth: number) => [0x0c, depth],
-  brIf: (depth: number) => [0x0d, depth],
-  i32Add: [0x6a],
-  i32Sub: [0x6b],
-  i32Mul: [0x6c],
-  i32Shl: [0x74],
-  i32LtU: [0x49],
-  i32GeU: [0x4f],
-  i32TruncF64U: [0xab],
-  f32Add: [0x92],
-  f32Store: [0x38, 2, 0],
-  f32DemoteF64: [0xb6],
-  f64PromoteF32: [0xbb],
-  f64ConvertI32U: [0xb8],
-  f64Add: [0xa0],
-  f64Sub: [0xa1],
-  f64Mul: [0xa2],
-  v128Load: (offset: number) => [0xfd, 0x00, 0, ...uleb(offset)],
-  v128Zero: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
-  f32x4Lane: (lane: number) => [0xfd, 0x1f, lane],
-  f32x4Add: [0xfd, ...uleb(0xe4)],
-  f32x4Mul: [0xfd, ...uleb(0xe6)],
-};
 
 /**
  * Assembles the module: memory "memory", and

@@ -10,6 +10,8 @@ export interface SampleContext {
   /** Duration of the audio when this op runs (after earlier ops' duration changes). */
   durationS: number;
   banks: BankCatalog;
+  /** 0-based index of the augmented copy of the source utterance being planned (recipe `copies`). */
+  copy: number;
 }
 
 export interface BankEntry {

@@ -1,6 +1,7 @@
 // The recipe schema: the one source of the recipe's types, its validation, its defaults and the
 // README's recipe reference (rendered by reference.ts). Op parameter schemas live with their ops.
 import { z } from "zod";
+import { balanceSchema } from "../plan/balance.js";
 import { inputSchema } from "../sources/schema.js";
 
 const bankSchema = z
@@ -63,6 +64,18 @@ export const recipeSchema = z
     noise_banks: z.array(bankSchema).default([]).describe("Noise banks that `noise` ops draw from."),
     rir_banks: z.array(bankSchema).default([]).describe("Room impulse response banks that `reverb` ops draw from."),
     copies: z.number().int().min(1).max(1000).default(1).describe("Augmented copies of each source utterance (each with its own draws)."),
+    balance: balanceSchema.optional(),
+    splits: z
+      .object({
+        augment: z
+          .union([z.literal("all"), z.array(z.string()).min(1)])
+          .default("all")
+          .describe("Splits that get `copies` and the chain; items of other splits are written once, clean (e.g. `[train]` keeps dev/test clean)."),
+        default: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/).default("train").describe("Split of utterances whose source names none."),
+      })
+      .strict()
+      .default({ augment: "all", default: "train" })
+      .describe("Source splits are kept: copies of one utterance stay in its split. With more than one split, each split gets its own sub-folder of shards and manifests."),
     include_clean: z.boolean().default(false).describe("Also write each source utterance unaugmented (id without the `_a<k>` suffix)."),
     chain: z
       .array(z.record(z.string(), z.unknown()))

@@ -46,6 +46,17 @@ export function planReport(recipe: Recipe, plan: Plan, sourceCount: number, skip
     "",
     table([...byOp.entries()].sort().map(([k, v]) => [k, v.items, h(v.outS), ((100 * v.items) / Math.max(1, plan.items.length)).toFixed(1) + "%"]), ["op", "items", "hours", "share"]),
   ];
+  if (plan.balance) {
+    lines.push(
+      "",
+      `balance by ${recipe.balance!.by} (${recipe.balance!.strategy}):`,
+      table(
+        plan.balance.map((g) => [g.group, g.utterances, g.sourceHours.toFixed(3), g.targetHours.toFixed(3), g.plannedHours.toFixed(3), g.minCopies === g.maxCopies ? String(g.minCopies) : `${g.minCopies}-${g.maxCopies}`]),
+        ["group", "utterances", "hours before", "target", "hours after", "copies/utt"],
+      ),
+    );
+    for (const g of plan.balance) if (g.warning) lines.push(`warning: ${g.warning}`);
+  }
   return lines.join("\n");
 }
 

@@ -26,14 +26,28 @@ export const INDEX_FILE = "index.json";
 /** Per-shard state a run keeps for resuming and for building manifests. */
 export const STATE_DIR = ".state";
 
+/** The folder a split's shards and manifests go to: a sub-folder when the plan has several splits. */
+export function splitDir(outDir: string, plan: Plan, split: string): string {
+  return plan.splits.length > 1 ? path.join(outDir, split) : outDir;
+}
+
 /** Streams every shard's item records, in plan order, into the manifests the recipe asks for. */
-async function writeManifests(recipe: Recipe, outDir: string, entries: ShardIndexEntry[]): Promise<void> {
-  const opts = { outDir, tarred: recipe.output.format === "webdataset" };
+async function writeManifests(recipe: Recipe, outDir: string, plan: Plan, entries: ShardIndexEntry[]): Promise<void> {
   const writers: ManifestWriter[] = [];
-  if (recipe.output.manifests.includes("nemo")) writers.push(nemoManifest(opts));
+  const bySplit = new Map<string, ManifestWriter[]>();
+  for (const split of plan.splits) {
+    const opts = { outDir: splitDir(outDir, plan, split), tarred: recipe.output.format === "webdataset" };
+    const list: ManifestWriter[] = [];
+    if (recipe.output.manifests.includes("nemo")) list.push(nemoManifest(opts));
+    bySplit.set(split, list);
+    writers.push(...list);
+  }
   if (!writers.length) return;
   try {
-    for (const e of entries) for await (const rec of readRecords(path.join(outDir, e.records))) for (const w of writers) await w.add(rec);
+    for (const e of entries) {
+      const list = bySplit.get(e.split)!;
+      for await (const rec of readRecords(path.join(outDir, e.records))) for (const w of list) await w.add(rec);
+    }
     for (const w of writers) await w.finish();
   } catch (err) {
     for (const w of writers) await w.abort();
@@ -53,6 +67,8 @@ export interface RunOptions {
 
 export interface ShardIndexEntry extends ShardRecord {
   shard: number;
+  split: string;
+  local: number;
   /** This shard's item records (labels + provenance), relative to the output folder. */
   records: string;
   errors: ItemError[];
@@ -145,8 +161,10 @@ async function readIndex(outDir: string): Promise<IndexFile | null> {
 }
 
 /** Removes temporary files a crashed run left behind. */
-async function cleanTemp(outDir: string): Promise<void> {
-  for (const dir of [outDir, path.join(outDir, "sharded_manifests"), path.join(outDir, "audio"), path.join(outDir, STATE_DIR)]) {
+async function cleanTemp(outDir: string, splits: string[]): Promise<void> {
+  const bases = [outDir, ...splits.map((sp) => path.join(outDir, sp))];
+  const dirs = [path.join(outDir, STATE_DIR), ...bases.flatMap((b) => [b, path.join(b, "sharded_manifests"), path.join(b, "audio")])];
+  for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const name of await readdir(dir)) if (/^\..*\.tmp-\d+$/.test(name)) await rm(path.join(dir, name), { force: true });
   }
@@ -157,6 +175,8 @@ async function removePreviousRun(outDir: string, prev: IndexFile): Promise<void>
   for (const e of Object.values(prev.shards)) {
     for (const f of [...e.files, e.records, ...(e.manifest ? [e.manifest] : [])]) if (f) await rm(path.join(outDir, f), { force: true });
   }
+  const splits = new Set(Object.values(prev.shards).map((e) => e.split ?? ""));
+  for (const sp of splits) await rm(path.join(outDir, sp, "nemo_manifest.json"), { force: true });
   for (const f of ["nemo_manifest.json", "errors.jsonl", "summary.json", INDEX_FILE]) await rm(path.join(outDir, f), { force: true });
 }
 
@@ -189,12 +209,23 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   } else if (prev && opts.force) {
     await removePreviousRun(outDir, prev);
   }
-  await cleanTemp(outDir);
+  await cleanTemp(outDir, plan.splits);
   const todo = plan.shards.filter((s) => !index.shards[s.index]);
   const resumed = plan.shards.length - todo.length;
   if (resumed) log(`resuming: ${resumed} of ${plan.shards.length} shards already complete`);
 
-  const sink: ShardSink = recipe.output.format === "webdataset" ? new WebDatasetSink(outDir, recipe.output.name) : new FilesSink(outDir);
+  // One sink per split, each writing into its split's folder.
+  const sinks = new Map<string, ShardSink>();
+  const sinkFor = (split: string): ShardSink => {
+    let sink = sinks.get(split);
+    if (!sink) {
+      const dir = splitDir(outDir, plan, split);
+      sink = recipe.output.format === "webdataset" ? new WebDatasetSink(dir, recipe.output.name) : new FilesSink(dir);
+      sinks.set(split, sink);
+    }
+    return sink;
+  };
+  let sink: ShardSink = sinkFor(plan.splits[0] ?? recipe.splits.default);
   const tarred = recipe.output.format === "webdataset";
   const wantNemo = recipe.output.manifests.includes("nemo");
   const engine = createCpuEngine(engineConfig(recipe, banks), workers);
@@ -211,7 +242,8 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   const consume = async (job: (typeof queue)[number]): Promise<void> => {
     const results = await job.result;
     if (!current) {
-      await sink.open(job.shard.index);
+      sink = sinkFor(job.shard.split);
+      await sink.open(job.shard.local);
       current = { shard: job.shard, errors: [], records: [], stats: {}, inS: 0, outS: 0 };
     }
     let nErr = 0;
@@ -223,7 +255,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
         continue;
       }
       await sink.add(r);
-      current.records.push(itemRecord(r, sink.audioRef(r), job.shard.index));
+      current.records.push(itemRecord(r, sink.audioRef(r), job.shard.local));
       addItemStats(current.stats, r.meta);
       current.inS += r.inputDurationS;
       current.outS += r.meta.duration;
@@ -235,18 +267,22 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
       throw new RunError(`more than ${maxErrors} errors (${errorCount}); stopping (see --max-errors). Complete shards are kept; re-run to resume.`);
     }
     if (job.last) {
-      const rec = await sink.commit();
+      const committed = await sink.commit();
+      const prefix = plan.splits.length > 1 ? `${job.shard.split}/` : "";
+      const rec = { ...committed, files: committed.files.map((f) => prefix + f) };
       // The shard's item records first, then its NeMo manifest, then the index entry that makes
       // the shard count as complete: a crash in between leaves the shard to be redone.
       const records = `${STATE_DIR}/items-${String(job.shard.index).padStart(6, "0")}.jsonl`;
       await writeFileAtomic(path.join(outDir, records), current.records.map((r) => JSON.stringify(r) + "\n").join(""));
       let manifest: string | undefined;
       if (wantNemo && tarred) {
-        manifest = `sharded_manifests/manifest_${job.shard.index}.json`;
+        manifest = `${prefix}sharded_manifests/manifest_${job.shard.local}.json`;
         await writeFileAtomic(path.join(outDir, manifest), nemoLines(current.records.map((r) => nemoEntry(r.meta, r.audio, r.shard))));
       }
       index.shards[job.shard.index] = {
         shard: job.shard.index,
+        split: job.shard.split,
+        local: job.shard.local,
         ...rec,
         errors: current.errors,
         input_s: current.inS,
@@ -283,7 +319,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   // Manifests, errors and summary are derived from the index and the shards' item records, so a
   // resumed run writes the same.
   const entries = plan.shards.map((s) => index.shards[s.index]);
-  await writeManifests(recipe, outDir, entries);
+  await writeManifests(recipe, outDir, plan, entries);
   const errors = [...catalog.errors, ...plan.errors, ...entries.flatMap((e) => e.errors)].sort(byId);
   await writeFileAtomic(path.join(outDir, "errors.jsonl"), errors.map((e) => JSON.stringify(e) + "\n").join(""));
 
@@ -307,6 +343,12 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
     source_utterances: catalog.utterances.length,
     shards: plan.shards.length,
     hours: { input: inS / 3600, output: outS / 3600 },
+    splits: Object.fromEntries(
+      plan.splits.map((sp) => {
+        const es = entries.filter((e) => e.split === sp);
+        return [sp, { items: es.reduce((n, e) => n + e.items, 0), shards: es.length, hours: es.reduce((n, e) => n + e.output_s, 0) / 3600 }];
+      }),
+    ),
     errors_by_stage: byStage,
     ops: describeStats(stats),
     wall_s: wallS,

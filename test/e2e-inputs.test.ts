@@ -66,7 +66,7 @@ output: {path: out, audio: flac}
     expect(r.stderr).toBe("");
     expect(readFileSync(path.join(d, "out/errors.jsonl"), "utf8")).toBe("");
     // LibriSpeech's dev-clean implies the dev split; the others default to train: one folder each.
-    expect(readdirSync(path.join(d, "out")).filter((f) => !f.startsWith(".")).sort()).toEqual(["dev", "errors.jsonl", "index.json", "summary.json", "train"]);
+    expect(readdirSync(path.join(d, "out")).filter((f) => !f.startsWith(".")).sort()).toEqual(["dev", "errors.jsonl", "index.json", "plan.json", "summary.json", "train"]);
     const manifest = ["dev", "train"].flatMap((sp) => readFileSync(path.join(d, "out", sp, "nemo_manifest.json"), "utf8").trim().split("\n").map((l) => JSON.parse(l)));
     expect(manifest.filter((m) => m.split === "dev").map((m) => m.text).sort()).toEqual(["GENERAL KENOBI", "HELLO THERE"]);
     const byText = new Map(manifest.map((m) => [m.text, m]));

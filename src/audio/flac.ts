@@ -31,7 +31,11 @@ const SUBFRAME_FIXED = 2;
 const SUBFRAME_LPC = 3;
 
 const CRC8_TABLE = new Uint8Array(256);
-const CRC16_TABLE = new Uint16Array(256);
+/**
+ * CRC-16 tables for slicing by 8: table t (at t * 256) is the CRC of a byte followed by t zero
+ * bytes, so eight bytes fold in with eight independent lookups.
+ */
+const CRC16_TABLE = new Uint16Array(8 * 256);
 for (let i = 0; i < 256; i++) {
   let c8 = i;
   let c16 = i << 8;
@@ -41,6 +45,27 @@ for (let i = 0; i < 256; i++) {
   }
   CRC8_TABLE[i] = c8;
   CRC16_TABLE[i] = c16;
+}
+for (let t = 1; t < 8; t++) {
+  for (let i = 0; i < 256; i++) {
+    const prev = CRC16_TABLE[(t - 1) * 256 + i];
+    CRC16_TABLE[t * 256 + i] = ((prev << 8) & 0xffff) ^ CRC16_TABLE[prev >>> 8];
+  }
+}
+
+/** CRC-16 (polynomial 0x8005, initial 0) of bytes[from .. to), as the frame footer holds it. */
+function crc16(bytes: Uint8Array, from: number, to: number): number {
+  const t = CRC16_TABLE;
+  let crc = 0;
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    crc =
+      t[7 * 256 + ((crc >>> 8) ^ bytes[i])] ^ t[6 * 256 + ((crc & 0xff) ^ bytes[i + 1])] ^
+      t[5 * 256 + bytes[i + 2]] ^ t[4 * 256 + bytes[i + 3]] ^ t[3 * 256 + bytes[i + 4]] ^
+      t[2 * 256 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^ t[bytes[i + 7]];
+  }
+  for (; i < to; i++) crc = ((crc << 8) & 0xffff) ^ t[(crc >>> 8) ^ bytes[i]];
+  return crc;
 }
 
 /** MSB-first bit writer into a preallocated buffer; bits gather in a 32-bit accumulator. */
@@ -97,27 +122,35 @@ class BitWriter {
   }
 }
 
+/** A residual with its partition sums and Rice plan. */
+class Coding {
+  /** Zigzag-folded residual ((r << 1) ^ (r >> 31)); read it as unsigned. */
+  readonly residual = new Int32Array(BLOCK_SIZE);
+  /** Partition sums of the folded residual at every level: level p at [(1 << p) - 1, (2 << p) - 1). */
+  readonly sums = new Float64Array(2 << MAX_PARTITION_ORDER);
+  /** Rice parameter per partition at the planned partition order. */
+  readonly params = new Int32Array(1 << MAX_PARTITION_ORDER);
+  partitionOrder = 0;
+  /** 0: 4-bit parameters (RICE), 1: 5-bit parameters (RICE2). */
+  method = 0;
+}
+
 /** Working memory reused across frames and calls (one set per thread: module state is per worker). */
 class Scratch {
-  readonly signal = new Int32Array(BLOCK_SIZE);
-  /** The chosen predictor's residual, zigzag-folded ((r << 1) ^ (r >> 31)); read it as unsigned. */
-  readonly residual = new Int32Array(BLOCK_SIZE);
+  /** The block's samples when wasted bits are shifted out. */
+  readonly shifted = new Int16Array(BLOCK_SIZE);
   readonly fullWindow = tukeyWindow(BLOCK_SIZE, new Float64Array(BLOCK_SIZE));
   readonly partialWindow = new Float64Array(BLOCK_SIZE);
   readonly autoc = new Float64Array(MAX_LPC_ORDER + 1);
   readonly lpc = new Float64Array(MAX_LPC_ORDER * MAX_LPC_ORDER);
   readonly lpcError = new Float64Array(MAX_LPC_ORDER);
   readonly levinson = new Float64Array(MAX_LPC_ORDER);
+  /** Estimated bits per residual sample of the order lpcAnalysis picked. */
+  lpcBitsPerSample = 0;
   /** Quantized LPC coefficients, zero past the order so that one 8-tap loop serves every order. */
   readonly qlp = new Int32Array(MAX_LPC_ORDER);
-  /** Finest-level partition sums of |residual| for FIXED orders 0..4 (order o from o << MAX_PARTITION_ORDER). */
-  readonly fixedSums = new Float64Array(5 << MAX_PARTITION_ORDER);
-  /** Partition sums of the folded residual at every level: level p at [(1 << p) - 1, (2 << p) - 1). */
-  readonly sums = new Float64Array(2 << MAX_PARTITION_ORDER);
-  /** Rice plan of the last planRice call: parameters per partition, partition order, coding method. */
-  readonly params = new Int32Array(1 << MAX_PARTITION_ORDER);
-  riceOrder = 0;
-  riceMethod = 0;
+  readonly fixed = new Coding();
+  readonly lpc8 = new Coding();
 }
 
 let scratch: Scratch | null = null;
@@ -205,10 +238,7 @@ export function encodeFlac(pcm: Int16Array, sampleRate: number): Uint8Array {
     writeFrameHeader(w, frame, blockSize, srCode, sampleRate);
     encodeSubframe(w, s, pcm, start, blockSize);
     w.alignAndFlush();
-    let crc = 0;
-    const b = w.bytes;
-    for (let i = frameStart; i < w.pos; i++) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[(crc >>> 8) ^ b[i]];
-    w.write(crc, 16);
+    w.write(crc16(w.bytes, frameStart, w.pos), 16);
     w.alignAndFlush();
     const frameBytes = w.pos - frameStart;
     if (frame === 0 || frameBytes < minFrameBytes) minFrameBytes = frameBytes;
@@ -289,16 +319,9 @@ function maxPartitionOrder(n: number): number {
 }
 
 function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number, n: number): void {
-  const x = s.signal;
+  // Pass 1 over the samples: their windowed autocorrelation, their OR and whether all are equal.
   const first = pcm[start];
-  let or = 0;
-  let differs = 0;
-  for (let i = 0; i < n; i++) {
-    const v = pcm[start + i];
-    x[i] = v;
-    or |= v;
-    differs |= v ^ first;
-  }
+  const { or, differs } = autocorrelate(pcm, start, n, n === BLOCK_SIZE ? s.fullWindow : tukeyWindow(n, s.partialWindow), s.autoc);
   if (differs === 0) {
     w.write(SUBFRAME_CONSTANT << 1, 8);
     w.writeSigned(first, BITS_PER_SAMPLE);
@@ -307,56 +330,64 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   // Wasted bits: low bits that are zero in every sample are coded once in the subframe header.
   let wasted = 0;
   while (((or >> wasted) & 1) === 0) wasted++;
-  if (wasted > 0) for (let i = 0; i < n; i++) x[i] >>= wasted;
+  let x: Int16Array;
+  if (wasted > 0) {
+    x = s.shifted;
+    for (let i = 0; i < n; i++) x[i] = pcm[start + i] >> wasted;
+    // The autocorrelation of the shifted samples, exactly (a power-of-two scale).
+    for (let k = 0; k <= MAX_LPC_ORDER; k++) s.autoc[k] *= 2 ** (-2 * wasted);
+  } else {
+    x = pcm.subarray(start, start + n);
+  }
   const bps = BITS_PER_SAMPLE - wasted;
-
-  // Candidates are compared by libFLAC-style estimates from partition sums; only the winner's
-  // residual is kept, and it is written once. VERBATIM is the fallback when the written subframe
-  // turns out larger than the raw samples (the estimate is never more than n/2 bits too low).
   const headerBits = 8 + wasted;
   const verbatimBits = headerBits + n * bps;
   const maxP = maxPartitionOrder(n);
-  let bestType = SUBFRAME_VERBATIM;
-  let bestBits = verbatimBits;
-  let fixedOrder = 0;
+
+  // FIXED and LPC are first compared by the energy of their residuals, both predicted from the
+  // autocorrelation (libFLAC's expected bits per sample); only when the two estimates are close
+  // are both residuals computed and compared by their Rice estimates.
+  let fixedOrder = -1;
+  let fixedEstimate = Infinity;
   if (n > 4) {
-    fixedOrder = guessFixedOrder(x, n, maxP, s.fixedSums);
-    // |residual| sums stand in for folded sums (2|r| - [r < 0]) as in libFLAC's estimate.
-    const from = fixedOrder << MAX_PARTITION_ORDER;
-    const base = (1 << maxP) - 1;
-    for (let p = 0; p < 1 << maxP; p++) s.sums[base + p] = 2 * s.fixedSums[from + p];
-    const bits = headerBits + fixedOrder * bps + planRice(s, maxP, n, fixedOrder);
-    if (bits < bestBits) {
-      bestBits = bits;
-      bestType = SUBFRAME_FIXED;
+    fixedOrder = bestFixedOrder(s.autoc);
+    fixedEstimate = fixedOrder * bps + (n - fixedOrder) * expectedBitsPerSample(fixedEnergy(s.autoc, fixedOrder), n);
+  }
+  let lpcOrder = 0;
+  let lpcEstimate = Infinity;
+  if (n > 2 * MAX_LPC_ORDER) {
+    lpcOrder = lpcAnalysis(n, s);
+    if (lpcOrder > 0) {
+      lpcEstimate = lpcOrder * (bps + QLP_PRECISION) + 9 + (n - lpcOrder) * s.lpcBitsPerSample;
     }
   }
-
-  let lpcOrder = 0;
+  const margin = DECIDE_MARGIN * n;
+  let bestType = SUBFRAME_VERBATIM;
+  let bestBits = verbatimBits;
+  let coding = s.fixed;
   let precision = 0;
   let shift = 0;
-  if (n > 2 * MAX_LPC_ORDER) {
-    const order = lpcAnalysis(x, n, s);
-    if (order > 0) {
-      const qlp = s.qlp;
-      const p = Math.min(QLP_PRECISION, 32 - bps - Math.floor(Math.log2(order)));
-      const sh = quantizeLpc(s.lpc, (order - 1) * MAX_LPC_ORDER, order, p, qlp);
-      if (sh >= 0 && lpcResidual(x, n, qlp, order, sh, bps, s.residual, s.sums, maxP)) {
-        const bits = headerBits + order * bps + 4 + 5 + order * p + planRice(s, maxP, n, order);
-        if (bits < bestBits) {
-          bestBits = bits;
-          bestType = SUBFRAME_LPC;
-          lpcOrder = order;
-          precision = p;
-          shift = sh;
-        }
+  if (lpcOrder > 0 && lpcEstimate < fixedEstimate + margin) {
+    const qlp = s.qlp;
+    precision = Math.min(QLP_PRECISION, 32 - bps - Math.floor(Math.log2(lpcOrder)));
+    shift = quantizeLpc(s.lpc, (lpcOrder - 1) * MAX_LPC_ORDER, lpcOrder, precision, qlp);
+    if (shift >= 0 && lpcResidual(x, n, qlp, lpcOrder, shift, bps, s.lpc8, maxP)) {
+      const bits = headerBits + lpcOrder * bps + 4 + 5 + lpcOrder * precision + planRice(s.lpc8, maxP, n, lpcOrder);
+      if (bits < bestBits) {
+        bestBits = bits;
+        bestType = SUBFRAME_LPC;
+        coding = s.lpc8;
       }
     }
   }
-  if (bestType === SUBFRAME_FIXED) {
-    fixedResidual(x, n, fixedOrder, s.residual, s.sums, maxP);
-    const bits = headerBits + fixedOrder * bps + planRice(s, maxP, n, fixedOrder);
-    if (bits >= verbatimBits) bestType = SUBFRAME_VERBATIM;
+  if (fixedOrder >= 0 && fixedEstimate < lpcEstimate + margin) {
+    fixedResidual(x, n, fixedOrder, s.fixed, maxP);
+    const bits = headerBits + fixedOrder * bps + planRice(s.fixed, maxP, n, fixedOrder);
+    if (bits < bestBits) {
+      bestBits = bits;
+      bestType = SUBFRAME_FIXED;
+      coding = s.fixed;
+    }
   }
 
   if (bestType !== SUBFRAME_VERBATIM) {
@@ -373,82 +404,114 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
       w.writeSigned(shift, 5);
       for (let i = 0; i < order; i++) w.writeSigned(s.qlp[i], precision);
     }
-    writeResidual(w, s.residual, n, order, s);
+    writeResidual(w, coding, n, order);
     if ((w.pos - pos) * 8 + w.accBits - accBits <= verbatimBits) return;
     // Larger than the raw samples after all: rewind and store them verbatim instead.
     w.pos = pos;
     w.acc = acc;
     w.accBits = accBits;
   }
-  w.write((1 << 1) | (wasted > 0 ? 1 : 0), 8);
+  w.write((SUBFRAME_VERBATIM << 1) | (wasted > 0 ? 1 : 0), 8);
   if (wasted > 0) w.write(1, wasted);
   for (let i = 0; i < n; i++) w.writeSigned(x[i], bps);
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const DECIDE_MARGIN: number = (globalThis as any).FLAC_MARGIN ?? 0.1;
+
+const autocorrelation = { or: 0, differs: 0 };
+
 /**
- * libFLAC's FLAC__fixed_compute_best_predictor: the FIXED order with the least summed |residual|
- * (lower order on ties). Also leaves the finest-level partition sums of |residual| for every order
- * in sums (samples before the fourth are left out for all orders, as in libFLAC).
+ * Lags 0..MAX_LPC_ORDER of the autocorrelation of pcm[start .. start+n) times the window, into
+ * autoc; also the OR of the samples and the OR of each sample XOR the first (zero: constant block).
  */
-function guessFixedOrder(x: Int32Array, n: number, maxP: number, sums: Float64Array): number {
-  const size = n >> maxP;
-  const stride = 1 << MAX_PARTITION_ORDER;
-  // Differences of successive orders carried in locals: d_k(i) = d_{k-1}(i) - d_{k-1}(i - 1).
-  let x1 = x[3];
-  let d1 = x[3] - x[2];
-  let d2 = d1 - (x[2] - x[1]);
-  let d3 = d2 - (x[2] - x[1] - (x[1] - x[0]));
-  let t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
-  let i = 4;
-  for (let p = 0; p < 1 << maxP; p++) {
-    const end = (p + 1) * size;
-    // Per-partition sums stay well inside int32 (|4th difference| < 2^19, 2^12 samples at most)
-    // and the block totals inside uint32, so the adds can wrap-free truncate.
-    let e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0;
-    for (; i < end; i++) {
-      const v = x[i];
-      const n1 = v - x1;
-      const n2 = n1 - d1;
-      const n3 = n2 - d2;
-      const n4 = n3 - d3;
-      x1 = v;
-      d1 = n1;
-      d2 = n2;
-      d3 = n3;
-      e0 = (e0 + ((v ^ (v >> 31)) - (v >> 31))) | 0;
-      e1 = (e1 + ((n1 ^ (n1 >> 31)) - (n1 >> 31))) | 0;
-      e2 = (e2 + ((n2 ^ (n2 >> 31)) - (n2 >> 31))) | 0;
-      e3 = (e3 + ((n3 ^ (n3 >> 31)) - (n3 >> 31))) | 0;
-      e4 = (e4 + ((n4 ^ (n4 >> 31)) - (n4 >> 31))) | 0;
-    }
-    const a0 = e0 >>> 0, a1 = e1 >>> 0, a2 = e2 >>> 0, a3 = e3 >>> 0, a4 = e4 >>> 0;
-    sums[p] = a0;
-    sums[stride + p] = a1;
-    sums[2 * stride + p] = a2;
-    sums[3 * stride + p] = a3;
-    sums[4 * stride + p] = a4;
-    t0 += a0;
-    t1 += a1;
-    t2 += a2;
-    t3 += a3;
-    t4 += a4;
+function autocorrelate(pcm: Int16Array, start: number, n: number, win: Float64Array, autoc: Float64Array): { or: number; differs: number } {
+  const first = pcm[start];
+  let or = 0;
+  let differs = 0;
+  // Two samples a step, the previous eight windowed samples in locals (MAX_LPC_ORDER is 8).
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0;
+  let p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0, p8 = 0;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    const xa = pcm[start + i];
+    const xb = pcm[start + i + 1];
+    or |= xa | xb;
+    differs |= (xa ^ first) | (xb ^ first);
+    const u = xa * win[i];
+    const v = xb * win[i + 1];
+    a0 += u * u + v * v;
+    a1 += u * p1 + v * u;
+    a2 += u * p2 + v * p1;
+    a3 += u * p3 + v * p2;
+    a4 += u * p4 + v * p3;
+    a5 += u * p5 + v * p4;
+    a6 += u * p6 + v * p5;
+    a7 += u * p7 + v * p6;
+    a8 += u * p8 + v * p7;
+    p8 = p6; p7 = p5; p6 = p4; p5 = p3; p4 = p2; p3 = p1; p2 = u; p1 = v;
   }
-  if (t0 <= Math.min(t1, t2, t3, t4)) return 0;
-  if (t1 <= Math.min(t2, t3, t4)) return 1;
-  if (t2 <= Math.min(t3, t4)) return 2;
-  if (t3 <= t4) return 3;
-  return 4;
+  if (i < n) {
+    const xa = pcm[start + i];
+    or |= xa;
+    differs |= xa ^ first;
+    const v = xa * win[i];
+    a0 += v * v; a1 += v * p1; a2 += v * p2; a3 += v * p3; a4 += v * p4;
+    a5 += v * p5; a6 += v * p6; a7 += v * p7; a8 += v * p8;
+  }
+  autoc[0] = a0; autoc[1] = a1; autoc[2] = a2; autoc[3] = a3; autoc[4] = a4;
+  autoc[5] = a5; autoc[6] = a6; autoc[7] = a7; autoc[8] = a8;
+  autocorrelation.or = or;
+  autocorrelation.differs = differs;
+  return autocorrelation;
+}
+
+/** libFLAC's expected bits per residual sample for a residual of this energy over n samples. */
+function expectedBitsPerSample(energy: number, n: number): number {
+  return energy > 0 ? Math.max(0, 0.5 * Math.log2((0.5 / n) * energy)) : 0;
+}
+
+/** Energy of the FIXED predictor's residual of this order, from the autocorrelation. */
+function fixedEnergy(r: Float64Array, order: number): number {
+  let e: number;
+  switch (order) {
+    case 0: e = r[0]; break;
+    case 1: e = 2 * r[0] - 2 * r[1]; break;
+    case 2: e = 6 * r[0] - 8 * r[1] + 2 * r[2]; break;
+    case 3: e = 20 * r[0] - 30 * r[1] + 12 * r[2] - 2 * r[3]; break;
+    default: e = 70 * r[0] - 112 * r[1] + 56 * r[2] - 16 * r[3] + 2 * r[4];
+  }
+  return e > 0 ? e : 0;
+}
+
+/** The FIXED order (0..4) whose residual has the least energy; the lower order on ties. */
+function bestFixedOrder(r: Float64Array): number {
+  let best = 0;
+  let bestEnergy = fixedEnergy(r, 0);
+  for (let order = 1; order <= 4; order++) {
+    const e = fixedEnergy(r, order);
+    if (e < bestEnergy) {
+      bestEnergy = e;
+      best = order;
+    }
+  }
+  return best;
 }
 
 /**
- * Residual of a FIXED predictor, folded into out[0 .. n-order), with the folded sums of the finest
- * partitions in sums. |residual| ≤ 16 · 2^15 for order 4, so int32 arithmetic is exact.
+ * Residual of a FIXED predictor, folded into c.residual[0 .. n-order), with the folded sums of the
+ * finest partitions. |residual| ≤ 16 · 2^15 for order 4, so int32 arithmetic is exact.
  */
-function fixedResidual(x: Int32Array, n: number, order: number, out: Int32Array, sums: Float64Array, maxP: number): void {
+function fixedResidual(x: Int16Array, n: number, order: number, c: Coding, maxP: number): void {
+  const out = c.residual;
+  const sums = c.sums;
   const size = n >> maxP;
   const base = (1 << maxP) - 1;
   // Previous samples, zero before the block start (their coefficients are then zero anyway).
-  let x1 = order >= 1 ? x[order - 1] : 0, x2 = order >= 2 ? x[order - 2] : 0, x3 = order >= 3 ? x[order - 3] : 0, x4 = order >= 4 ? x[order - 4] : 0;
+  let x1 = order >= 1 ? x[order - 1] : 0;
+  let x2 = order >= 2 ? x[order - 2] : 0;
+  let x3 = order >= 3 ? x[order - 3] : 0;
+  let x4 = order >= 4 ? x[order - 4] : 0;
   const c1 = order === 1 ? 1 : order === 2 ? 2 : order === 3 ? 3 : order === 4 ? 4 : 0;
   const c2 = order === 2 ? -1 : order === 3 ? -3 : order === 4 ? -6 : 0;
   const c3 = order === 3 ? 1 : order === 4 ? 4 : 0;
@@ -474,41 +537,13 @@ function fixedResidual(x: Int32Array, n: number, order: number, out: Int32Array,
 }
 
 /**
- * Windows the block, takes its autocorrelation and runs Levinson–Durbin (libFLAC's
- * FLAC__lpc_compute_lp_coefficients), leaving predictor coefficients for every order in s.lpc.
- * Returns the order libFLAC's FLAC__lpc_compute_best_order would pick, or 0 when LPC is useless.
+ * Levinson–Durbin on s.autoc (libFLAC's FLAC__lpc_compute_lp_coefficients), leaving predictor
+ * coefficients for every order in s.lpc. Returns the order libFLAC's FLAC__lpc_compute_best_order
+ * would pick (its expected bits per sample in s.lpcBitsPerSample), or 0 when LPC is useless.
  */
-function lpcAnalysis(x: Int32Array, n: number, s: Scratch): number {
-  const win = n === BLOCK_SIZE ? s.fullWindow : tukeyWindow(n, s.partialWindow);
-  // All nine lags in one pass, two samples a step, the previous eight windowed samples in locals
-  // (MAX_LPC_ORDER is 8).
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0;
-  let p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0, p8 = 0;
-  let i = 0;
-  for (; i + 1 < n; i += 2) {
-    const u = x[i] * win[i];
-    const v = x[i + 1] * win[i + 1];
-    a0 += u * u + v * v;
-    a1 += u * p1 + v * u;
-    a2 += u * p2 + v * p1;
-    a3 += u * p3 + v * p2;
-    a4 += u * p4 + v * p3;
-    a5 += u * p5 + v * p4;
-    a6 += u * p6 + v * p5;
-    a7 += u * p7 + v * p6;
-    a8 += u * p8 + v * p7;
-    p8 = p6; p7 = p5; p6 = p4; p5 = p3; p4 = p2; p3 = p1; p2 = u; p1 = v;
-  }
-  if (i < n) {
-    const v = x[i] * win[i];
-    a0 += v * v; a1 += v * p1; a2 += v * p2; a3 += v * p3; a4 += v * p4;
-    a5 += v * p5; a6 += v * p6; a7 += v * p7; a8 += v * p8;
-  }
+function lpcAnalysis(n: number, s: Scratch): number {
   const autoc = s.autoc;
-  autoc[0] = a0; autoc[1] = a1; autoc[2] = a2; autoc[3] = a3; autoc[4] = a4;
-  autoc[5] = a5; autoc[6] = a6; autoc[7] = a7; autoc[8] = a8;
   if (autoc[0] === 0) return 0;
-
   const lpc = s.levinson;
   const coeffs = s.lpc;
   const errors = s.lpcError;
@@ -536,21 +571,21 @@ function lpcAnalysis(x: Int32Array, n: number, s: Scratch): number {
   }
 
   // Expected bits: 0.5·log2(error / (2·samples)) per residual sample plus the order's own cost.
-  const errorScale = 0.5 / n;
   const overheadPerOrder = BITS_PER_SAMPLE + QLP_PRECISION;
   let bestOrder = 1;
   let bestBits = Infinity;
+  let bestPerSample = 0;
   for (let order = 1; order <= maxOrder; order++) {
     const e = errors[order - 1];
-    let bitsPerSample = 0;
-    if (e > 0) bitsPerSample = Math.max(0, 0.5 * Math.log2(errorScale * e));
-    else if (e < 0) bitsPerSample = 1e32;
+    const bitsPerSample = e < 0 ? 1e32 : expectedBitsPerSample(e, n);
     const bits = bitsPerSample * (n - order) + order * overheadPerOrder;
     if (bits < bestBits) {
       bestBits = bits;
       bestOrder = order;
+      bestPerSample = bitsPerSample;
     }
   }
+  s.lpcBitsPerSample = bestPerSample;
   return bestOrder;
 }
 
@@ -586,21 +621,13 @@ function quantizeLpc(coeffs: Float64Array, at: number, order: number, precision:
 }
 
 /**
- * LPC residual, folded into out, with the folded sums of the finest partitions in sums. Returns
+ * LPC residual, folded into c.residual, with the folded sums of the finest partitions in sums. Returns
  * false when a residual would not fit in a signed 32-bit integer (RFC 9639 §9.2.5 requires it);
  * the caller then drops this predictor. qlp must be zero past the order.
  */
-function lpcResidual(
-  x: Int32Array,
-  n: number,
-  qlp: Int32Array,
-  order: number,
-  shift: number,
-  bps: number,
-  out: Int32Array,
-  sums: Float64Array,
-  maxP: number,
-): boolean {
+function lpcResidual(x: Int16Array, n: number, qlp: Int32Array, order: number, shift: number, bps: number, c: Coding, maxP: number): boolean {
+  const out = c.residual;
+  const sums = c.sums;
   let coeffSum = 0;
   for (let j = 0; j < order; j++) coeffSum += Math.abs(qlp[j]);
   const sampleMax = 2 ** (bps - 1);
@@ -661,14 +688,14 @@ function lpcResidual(
 }
 
 /**
- * Plans the Rice coding of a residual from its finest-level partition sums (s.sums): merges them
+ * Plans the Rice coding of a residual from its finest-level partition sums (c.sums): merges them
  * upward, picks the partition order with the smallest estimated size and, per partition, the
  * parameter floor(log2(mean)) that minimises libFLAC's size estimate (closed form, no search).
- * Leaves the plan in s.params, s.riceOrder and s.riceMethod; returns the estimated size in bits
+ * Leaves the plan in c.params, c.partitionOrder and c.method; returns the estimated size in bits
  * of the whole residual section.
  */
-function planRice(s: Scratch, maxP: number, n: number, order: number): number {
-  const sums = s.sums;
+function planRice(c: Coding, maxP: number, n: number, order: number): number {
+  const sums = c.sums;
   for (let level = maxP - 1; level >= 0; level--) {
     const base = (1 << level) - 1;
     const child = (2 << level) - 1;
@@ -692,15 +719,15 @@ function planRice(s: Scratch, maxP: number, n: number, order: number): number {
   }
   const base = (1 << bestLevel) - 1;
   const size = n >> bestLevel;
-  const params = s.params;
+  const params = c.params;
   let method = 0;
   for (let p = 0; p < 1 << bestLevel; p++) {
     const k = riceParam(sums[base + p], p === 0 ? size - order : size);
     params[p] = k;
     if (k > RICE1_MAX_PARAM) method = 1;
   }
-  s.riceOrder = bestLevel;
-  s.riceMethod = method;
+  c.partitionOrder = bestLevel;
+  c.method = method;
   return 2 + 4 + bestEstimate + (method ? 1 << bestLevel : 0);
 }
 
@@ -719,17 +746,18 @@ function estimateRiceBits(sum: number, count: number, k: number): number {
   return count * (k + 1) + (k === 0 ? sum : sum * INVERSE_POWERS_OF_TWO[k] - count / 2);
 }
 
-/** Writes the partitioned Rice residual section (RFC 9639 §9.2.7) as planned in s. */
-function writeResidual(w: BitWriter, u: Int32Array, n: number, order: number, s: Scratch): void {
-  const paramBits = s.riceMethod ? 5 : 4;
-  w.write(s.riceMethod, 2);
-  w.write(s.riceOrder, 4);
-  const partitions = 1 << s.riceOrder;
-  const size = n >> s.riceOrder;
+/** Writes the partitioned Rice residual section (RFC 9639 §9.2.7) as planned in c. */
+function writeResidual(w: BitWriter, c: Coding, n: number, order: number): void {
+  const u = c.residual;
+  const paramBits = c.method ? 5 : 4;
+  w.write(c.method, 2);
+  w.write(c.partitionOrder, 4);
+  const partitions = 1 << c.partitionOrder;
+  const size = n >> c.partitionOrder;
   const bytes = w.bytes;
   let i = 0;
   for (let p = 0; p < partitions; p++) {
-    const k = s.params[p];
+    const k = c.params[p];
     w.write(k, paramBits);
     const end = i + (p === 0 ? size - order : size);
     const stop = 1 << k;

@@ -9,7 +9,8 @@ import { RecipeErrors } from "../recipe/errors.js";
 import { loadRecipe } from "../recipe/load.js";
 import type { Recipe } from "../recipe/schema.js";
 import { planReport, runReport } from "../run/report.js";
-import { prepare, run, RunError, VERSION } from "../run/run.js";
+import { finalize, prepare, run, RunError, VERSION } from "../run/run.js";
+import { verify } from "../run/verify.js";
 import { checkInput, SourceError } from "../sources/index.js";
 
 function intArg(name: string, min = 0) {
@@ -59,13 +60,42 @@ program
   .version(VERSION)
   .showHelpAfterError();
 
+/**
+ * Which part of a sharded run this process is: `--worker K --workers N`, else a Slurm array task
+ * (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT, SLURM_ARRAY_TASK_MIN) or a Kubernetes Indexed Job
+ * (JOB_COMPLETION_INDEX, with the count from --workers or AUGMENT_WORKERS). Null: not sharded.
+ */
+function workerFromArgs(o: { worker?: number; workers?: number }, env = process.env): { index: number; count: number; from: string } | null {
+  if (o.worker !== undefined) {
+    if (o.workers === undefined) throw new RunError("--worker K needs --workers N (the number of workers)", 2);
+    if (o.worker >= o.workers) throw new RunError(`--worker ${o.worker} must be below --workers ${o.workers}`, 2);
+    return { index: o.worker, count: o.workers, from: "--worker" };
+  }
+  if (env.SLURM_ARRAY_TASK_ID !== undefined && env.SLURM_ARRAY_TASK_COUNT !== undefined) {
+    const index = Number(env.SLURM_ARRAY_TASK_ID) - Number(env.SLURM_ARRAY_TASK_MIN ?? 0);
+    const count = Number(env.SLURM_ARRAY_TASK_COUNT);
+    if (!(Number.isInteger(index) && index >= 0 && index < count)) throw new RunError(`Slurm array task ${env.SLURM_ARRAY_TASK_ID} (min ${env.SLURM_ARRAY_TASK_MIN ?? 0}) is outside 0..${count - 1}; use --array=0-${count - 1}`, 2);
+    return { index, count, from: "Slurm array" };
+  }
+  if (env.JOB_COMPLETION_INDEX !== undefined) {
+    const count = o.workers ?? Number(env.AUGMENT_WORKERS);
+    const index = Number(env.JOB_COMPLETION_INDEX);
+    if (!(Number.isInteger(count) && count > 0)) throw new RunError("JOB_COMPLETION_INDEX is set (Kubernetes Indexed Job): give the job's completions as --workers N or AUGMENT_WORKERS", 2);
+    if (!(Number.isInteger(index) && index >= 0 && index < count)) throw new RunError(`JOB_COMPLETION_INDEX ${index} is outside 0..${count - 1}`, 2);
+    return { index, count, from: "Kubernetes Indexed Job" };
+  }
+  return null;
+}
+
 program
   .command("run")
   .description("Run a recipe: read inputs, plan, augment, write shards, manifests, summary.json and errors.jsonl.")
   .argument("<recipe>", "recipe YAML file")
   .option("--out <dir>", "output folder (overrides output.path)")
   .option("--seed <n>", "seed (overrides the recipe's)", intArg("--seed"))
-  .option("--workers <n>", "worker threads (0 = main thread; default: recipe's engine.workers, auto = one per core)", intArg("--workers"))
+  .option("--workers <n>", "parallel workers: threads in this process (0 = main thread; default: the recipe's engine.workers, auto = one per core), or, with --worker, the number of worker processes/machines", intArg("--workers"))
+  .option("--worker <k>", "be worker K of --workers N: process only the shards with index ≡ K (mod N), then run `augment merge` (Slurm arrays and Kubernetes Indexed Jobs are detected)", intArg("--worker"))
+  .option("--threads <n>", "threads in this process when running as one of several workers (default: the recipe's engine.workers)", intArg("--threads"))
   .option("--limit <n>", "only the first N planned items, to try a recipe", intArg("--limit"))
   .option("--max-errors <n>", "fail (exit 1) when more than N items fail", intArg("--max-errors"))
   .option("--dry-run", "read inputs and plan, print what would be done, write nothing")
@@ -73,11 +103,16 @@ program
   .option("--quiet", "no progress output")
   .addHelpText(
     "after",
-    "\nRe-running the same command resumes: complete shards (checked by sha256) are kept.\nExample:\n  augment run recipes/quickstart.yaml --limit 20 --out out/try",
+    `
+Re-running the same command resumes: complete shards (checked by sha256) are kept.
+Examples:
+  augment run recipes/quickstart.yaml --limit 20 --out out/try
+  augment run recipe.yaml --worker 3 --workers 8 && augment merge out/x   # one of 8 machines`,
   )
-  .action(async (file: string, o: CommonOpts & { maxErrors?: number; dryRun?: boolean; force?: boolean; quiet?: boolean }) => {
+  .action(async (file: string, o: CommonOpts & { worker?: number; threads?: number; maxErrors?: number; dryRun?: boolean; force?: boolean; quiet?: boolean }) => {
     try {
       const recipe = load(file, { ...o, outIsOutputDir: true });
+      const worker = workerFromArgs(o);
       if (o.dryRun) {
         const p = await prepare(recipe, { limit: o.limit });
         process.stdout.write(planReport(recipe, p.plan, p.catalog.utterances.length, p.catalog.errors.length + p.plan.errors.length) + "\n");
@@ -85,9 +120,48 @@ program
         return;
       }
       const log = o.quiet ? undefined : (l: string) => process.stderr.write(l + "\n");
-      const summary = await run(recipe, { limit: o.limit, workers: o.workers, maxErrors: o.maxErrors, quiet: o.quiet, force: o.force, log });
+      if (worker && log) log(`worker ${worker.index} of ${worker.count} (from ${worker.from})`);
+      const summary = await run(recipe, {
+        limit: o.limit,
+        threads: worker ? o.threads : (o.workers ?? o.threads),
+        worker: worker ? { index: worker.index, count: worker.count } : undefined,
+        maxErrors: o.maxErrors,
+        quiet: o.quiet,
+        force: o.force,
+        log,
+      });
+      if (summary) {
+        process.stdout.write(runReport(summary) + "\n");
+        process.stdout.write(`output: ${recipe.output.path} (summary.json, errors.jsonl)\n`);
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command("merge")
+  .description("After sharded runs (--worker K --workers N): check that every shard is present and intact, then write the combined index, manifests, errors.jsonl and summary.json.")
+  .argument("<out>", "the output folder all workers wrote to")
+  .action(async (out: string) => {
+    try {
+      const summary = await finalize(path.resolve(out));
       process.stdout.write(runReport(summary) + "\n");
-      process.stdout.write(`output: ${recipe.output.path} (summary.json, errors.jsonl)\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command("verify")
+  .description("Re-check a finished output: shard sizes and sha256 against index.json, item counts, and manifests against shard members. Exit 1 on any problem.")
+  .argument("<out>", "output folder")
+  .action(async (out: string) => {
+    try {
+      const r = await verify(path.resolve(out));
+      for (const p of r.problems) process.stderr.write(`problem: ${p}\n`);
+      process.stdout.write(`${out}: ${r.shards} shards, ${r.items} items, ${r.problems.length ? `${r.problems.length} problems` : "ok"}\n`);
+      if (r.problems.length) process.exit(1);
     } catch (e) {
       fail(e);
     }

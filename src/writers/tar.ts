@@ -50,3 +50,29 @@ export function tarMember(name: string, data: Uint8Array): Uint8Array[] {
 export function tarEnd(): Uint8Array {
   return new Uint8Array(2 * BLOCK);
 }
+
+/** Member names and sizes of a tar file, reading only the headers (for verification). */
+export async function listTar(file: string): Promise<Array<{ name: string; size: number }>> {
+  const { open } = await import("node:fs/promises");
+  const fh = await open(file, "r");
+  const out: Array<{ name: string; size: number }> = [];
+  try {
+    const header = new Uint8Array(BLOCK);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(header, 0, BLOCK, pos);
+      if (bytesRead < BLOCK) throw new Error(`${file}: truncated tar (header at byte ${pos})`);
+      if (header.every((b) => b === 0)) break;
+      const str = (a: number, n: number) => Buffer.from(header.subarray(a, a + n)).toString("latin1").replace(/\0.*$/s, "");
+      const size = parseInt(str(124, 12).trim() || "0", 8);
+      let sum = 0;
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i];
+      if (sum !== parseInt(str(148, 8).trim(), 8)) throw new Error(`${file}: bad tar header checksum at byte ${pos}`);
+      out.push({ name: str(0, 100), size });
+      pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    }
+  } finally {
+    await fh.close();
+  }
+  return out;
+}

@@ -71,12 +71,14 @@ function crc16(bytes: Uint8Array, from: number, to: number): number {
 /** MSB-first bit writer into a preallocated buffer; bits gather in a 32-bit accumulator. */
 class BitWriter {
   readonly bytes: Uint8Array;
+  readonly view: DataView;
   pos = 0;
   acc = 0;
   accBits = 0;
 
   constructor(capacity: number) {
     this.bytes = new Uint8Array(capacity);
+    this.view = new DataView(this.bytes.buffer);
   }
 
   get bitPosition(): number {
@@ -107,6 +109,16 @@ class BitWriter {
 
   writeSigned(value: number, n: number): void {
     this.write(n === 32 ? value >>> 0 : value & ((1 << n) - 1), n);
+  }
+
+  /** Moves every whole byte out of the accumulator, leaving fewer than 8 bits in it. */
+  flushBytes(): void {
+    const b = this.bytes;
+    while (this.accBits >= 8) {
+      this.accBits -= 8;
+      b[this.pos++] = this.acc >>> this.accBits;
+    }
+    this.acc &= (1 << this.accBits) - 1;
   }
 
   /** Pads with zero bits to a byte boundary and moves every whole byte out of the accumulator. */
@@ -746,68 +758,64 @@ function estimateRiceBits(sum: number, count: number, k: number): number {
   return count * (k + 1) + (k === 0 ? sum : sum * INVERSE_POWERS_OF_TWO[k] - count / 2);
 }
 
-/** Writes the partitioned Rice residual section (RFC 9639 §9.2.7) as planned in c. */
+/**
+ * Writes the partitioned Rice residual section (RFC 9639 §9.2.7) as planned in c. The hot loop
+ * keeps fewer than 8 bits pending: each code (at most 24 bits) joins them, the pending bits go out
+ * as one big-endian 32-bit store, and the whole bytes among them are passed, with no branch on
+ * the code's length.
+ */
 function writeResidual(w: BitWriter, c: Coding, n: number, order: number): void {
   const u = c.residual;
   const paramBits = c.method ? 5 : 4;
   w.write(c.method, 2);
   w.write(c.partitionOrder, 4);
+  w.flushBytes();
   const partitions = 1 << c.partitionOrder;
   const size = n >> c.partitionOrder;
-  const bytes = w.bytes;
+  const view = w.view;
+  let acc = w.acc;
+  let accBits = w.accBits;
+  let pos = w.pos;
   let i = 0;
   for (let p = 0; p < partitions; p++) {
     const k = c.params[p];
-    w.write(k, paramBits);
+    {
+      const total = accBits + paramBits;
+      acc = (acc << paramBits) | k;
+      view.setUint32(pos, acc << (32 - total));
+      pos += total >>> 3;
+      accBits = total & 7;
+      acc &= (1 << accBits) - 1;
+    }
     const end = i + (p === 0 ? size - order : size);
     const stop = 1 << k;
     const lowMask = stop - 1;
-    // The accumulator is kept in locals for the hot loop and stored back afterwards.
-    let acc = w.acc;
-    let accBits = w.accBits;
-    let pos = w.pos;
     for (; i < end; i++) {
       const v = u[i];
-      let q = v >>> k;
-      // Unary quotient (q zeros) then a one then k low bits; long quotients go out in runs of zeros
-      // until the rest fits one 32-bit write.
-      while (q + k >= 32) {
-        const zeros = q < 31 ? q : 31;
-        const total = accBits + zeros;
-        if (total < 32) {
-          acc <<= zeros;
-          accBits = total;
-        } else {
-          const rest = total - 32;
-          const word = (acc << (zeros - rest)) >>> 0;
-          bytes[pos++] = word >>> 24;
-          bytes[pos++] = word >>> 16;
-          bytes[pos++] = word >>> 8;
-          bytes[pos++] = word;
-          acc = 0;
-          accBits = rest;
-        }
-        q -= zeros;
-      }
-      const n2 = q + 1 + k;
-      const value = (stop | (v & lowMask)) >>> 0;
-      const total = accBits + n2;
-      if (total < 32) {
-        acc = (acc << n2) | value;
-        accBits = total;
+      // Unary quotient (q zeros), a one, then the k low bits.
+      const q = v >>> k;
+      const bits = q + 1 + k;
+      if (bits <= 24) {
+        const total = accBits + bits;
+        acc = (acc << bits) | stop | (v & lowMask);
+        view.setUint32(pos, acc << (32 - total));
+        pos += total >>> 3;
+        accBits = total & 7;
+        acc &= (1 << accBits) - 1;
       } else {
-        const rest = total - 32;
-        const word = ((acc << (n2 - rest)) | (value >>> rest)) >>> 0;
-        bytes[pos++] = word >>> 24;
-        bytes[pos++] = word >>> 16;
-        bytes[pos++] = word >>> 8;
-        bytes[pos++] = word;
-        acc = rest === 0 ? 0 : value & ((1 << rest) - 1);
-        accBits = rest;
+        w.acc = acc;
+        w.accBits = accBits;
+        w.pos = pos;
+        for (let zeros = q; zeros > 0; zeros -= 24) w.write(0, zeros < 24 ? zeros : 24);
+        w.write((stop | (v & lowMask)) >>> 0, k + 1);
+        w.flushBytes();
+        acc = w.acc;
+        accBits = w.accBits;
+        pos = w.pos;
       }
     }
-    w.acc = acc;
-    w.accBits = accBits;
-    w.pos = pos;
   }
+  w.acc = acc;
+  w.accBits = accBits;
+  w.pos = pos;
 }

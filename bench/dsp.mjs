@@ -14,7 +14,7 @@
 // spectrum is cached); "new RIR" passes a fresh copy each call (spectrum taken every time, as
 // scipy does). Accuracy is relative L2 against scipy's float64 fftconvolve.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -173,6 +173,8 @@ function relL2(y, ref) {
 
 const tmp = mkdtempSync(path.join(tmpdir(), "augment-dsp-"));
 const server = spawn("/usr/bin/python3", ["-c", SCIPY_SERVER], { stdio: ["pipe", "pipe", "inherit"] });
+server.on("error", (e) => console.error(`scipy unavailable: ${e.message}`));
+server.stdin.on("error", () => {});
 const replies = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
 let scipyOk = true;
 async function ask(cmd) {
@@ -181,7 +183,6 @@ async function ask(cmd) {
   if (done) throw new Error("the scipy process ended");
   return JSON.parse(value);
 }
-const { readFileSync } = await import("node:fs");
 const convRows = [];
 for (const c of convCases) {
   const files = { x: path.join(tmp, `${c.key}.x`), h: path.join(tmp, `${c.key}.h`), ref: path.join(tmp, `${c.key}.ref`) };
@@ -190,12 +191,13 @@ for (const c of convCases) {
   let scipyErr = {};
   let ref = null;
   try {
+    if (!scipyOk) throw new Error("skipped");
     scipyErr = await ask({ op: "load", key: c.key, ...files, aligned: c.aligned, delay: DELAY });
     const bytes = readFileSync(files.ref);
     ref = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.length / 8);
   } catch (e) {
+    if (scipyOk) console.error(`scipy unavailable: ${e.message}`);
     scipyOk = false;
-    console.error(`scipy unavailable: ${e.message}`);
   }
   const run = (h) => (c.aligned ? convolveAligned(c.x, h, DELAY) : fftConvolve(c.x, h));
   const impls = [

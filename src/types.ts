@@ -88,7 +88,17 @@ export interface ItemMeta {
   duration: number;
   num_samples: number;
   sampling_rate: number;
-  source: { id: string; audio: string; input: number; duration: number; sampling_rate: number; channels: number };
+  source: {
+    id: string;
+    audio: string;
+    input: number;
+    duration: number;
+    sampling_rate: number;
+    channels: number;
+    /** The channel choice ("mix" or an index) and, for segments, the offset into the file. */
+    channel: "mix" | number;
+    offset_s?: number;
+  };
   copy: number;
   words?: WordTime[];
   fields?: Record<string, unknown>;

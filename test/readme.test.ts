@@ -10,7 +10,7 @@ describe("README", () => {
     expect(withReference(readme)).toBe(readme);
   });
   it("documents every op and input format", () => {
-    for (const name of ["speed", "reverb", "noise", "gain", "nemo", "kaldi", "librispeech", "commonvoice", "folder"]) {
+    for (const name of ["speed", "reverb", "noise", "gain", "nemo", "kaldi", "librispeech", "commonvoice", "folder", "lhotse"]) {
       expect(readme).toContain(`\`${name === "speed" || name === "reverb" || name === "noise" || name === "gain" ? name : `format: ${name}`}\``);
     }
   });

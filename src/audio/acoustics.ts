@@ -29,6 +29,12 @@ export interface RirMeasurement {
   edc_step_samples: number;
   /** Where the decay meets the noise floor (samples); the IR's length when no floor is found. */
   crosspoint_samples: number;
+  /**
+   * Fitted decay level at the direct path minus the noise level, dB (Lundeby); NaN when no decay
+   * line was found. T20 needs 35 dB and T30 45 dB (ISO 3382-1: noise 10 dB under the range's bottom),
+   * else they are NaN.
+   */
+  dynamic_range_db: number;
   /** RMS deviation (dB) of the EDC from its T20 / T30 line over the fit range; NaN with the fit. */
   t20_residual_db: number;
   t30_residual_db: number;
@@ -107,6 +113,8 @@ interface Truncation {
   compensation: number;
   /** Slope of the late decay (dB per sample), 0 when none was fitted. */
   slopeDb: number;
+  /** Level of the fitted decay at the onset minus the noise level (dB); NaN when no decay was fitted. */
+  dynamicRangeDb: number;
 }
 
 /**
@@ -117,7 +125,7 @@ interface Truncation {
  */
 function lundeby(energy: Float64Array, onset: number, sampleRate: number): Truncation {
   const n = energy.length;
-  const none: Truncation = { crosspoint: n, compensation: 0, slopeDb: 0 };
+  const none: Truncation = { crosspoint: n, compensation: 0, slopeDb: 0, dynamicRangeDb: NaN };
   const tailFrom = Math.max(onset + 1, Math.floor(0.9 * n));
   if (n - onset < 16) return none;
   let noiseDb = meanDb(energy, tailFrom, n);
@@ -161,7 +169,12 @@ function lundeby(energy: Float64Array, onset: number, sampleRate: number): Trunc
   const levelAtEnd = 10 ** ((line.intercept + line.slope * end) / 10);
   const ratio = 10 ** (line.slope / 10);
   const compensation = levelAtEnd / (1 - ratio);
-  return { crosspoint: end, compensation: Number.isFinite(compensation) ? compensation : 0, slopeDb: line.slope };
+  return {
+    crosspoint: end,
+    compensation: Number.isFinite(compensation) ? compensation : 0,
+    slopeDb: line.slope,
+    dynamicRangeDb: line.intercept + line.slope * onset - noiseDb,
+  };
 }
 
 /** First index in [from, to) where edcDb <= level, or -1. */
@@ -172,8 +185,9 @@ function firstBelow(edcDb: Float64Array, level: number, from: number, to: number
 
 /**
  * Measures a RIR (any gain, any delay). Fits read the EDC between its first crossings of the range
- * ends, so a range the EDC never reaches before the crosspoint gives NaN for that figure (and only
- * that one): a short or noisy RIR still gets its DRR, C50, EDT and direct delay.
+ * ends; a range the EDC never reaches before the crosspoint, or whose bottom is less than 10 dB
+ * above the noise, gives NaN for that figure (and only that one): a short or noisy RIR still gets
+ * its DRR, C50, EDT and direct delay.
  */
 export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement {
   const n = h.length;
@@ -191,11 +205,13 @@ export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement 
     edc_db: new Float32Array(Math.ceil(n / step)).fill(NaN),
     edc_step_samples: step,
     crosspoint_samples: n,
+    dynamic_range_db: NaN,
     t20_residual_db: NaN,
     t30_residual_db: NaN,
   };
   if (n === 0) return result;
-  const { crosspoint, compensation, slopeDb } = lundeby(energy, direct, sampleRate);
+  const { crosspoint, compensation, slopeDb, dynamicRangeDb } = lundeby(energy, direct, sampleRate);
+  result.dynamic_range_db = dynamicRangeDb;
   result.crosspoint_samples = crosspoint;
   // Backward integration, Float64.
   const edc = new Float64Array(crosspoint);
@@ -211,6 +227,8 @@ export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement 
   for (let j = 0; j * step < crosspoint; j++) result.edc_db[j] = edcDb[j * step];
 
   const fit = (upperDb: number, lowerDb: number): Line | null => {
+    // ISO 3382-1 (5.3.3): the noise must sit at least 10 dB under the bottom of the range.
+    if (dynamicRangeDb < -lowerDb + 10) return null;
     const from = firstBelow(edcDb, upperDb, direct, crosspoint);
     if (from < 0) return null;
     const to = firstBelow(edcDb, lowerDb, from, crosspoint);

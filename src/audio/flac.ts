@@ -356,49 +356,55 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   const verbatimBits = headerBits + n * bps;
   const maxP = maxPartitionOrder(n);
 
-  // FIXED and LPC are first compared by the energy of their residuals, both predicted from the
-  // autocorrelation (libFLAC's expected bits per sample); only when the two estimates are close
-  // are both residuals computed and compared by their Rice estimates.
-  let fixedOrder = -1;
-  let fixedEstimate = Infinity;
-  if (n > 4) {
-    fixedOrder = bestFixedOrder(s.autoc);
-    fixedEstimate = fixedOrder * bps + (n - fixedOrder) * expectedBitsPerSample(fixedEnergy(s.autoc, fixedOrder), n);
+  // Candidates: the FIXED order whose residual has the least energy (from the autocorrelation) and
+  // libFLAC's LPC choice. Every SAMPLE_STEP-th residual of both is Rice-estimated first; only the
+  // candidates that this leaves within DECIDE_MARGIN of the best are computed in full, and the Rice
+  // estimates from their partition sums decide.
+  const fixedOrder = n > 4 ? bestFixedOrder(s.autoc) : -1;
+  let lpcOrder = n > 2 * MAX_LPC_ORDER ? lpcAnalysis(n, s) : 0;
+  let precision = 0;
+  let shift = 0;
+  if (lpcOrder > 0) {
+    precision = Math.min(QLP_PRECISION, 32 - bps - Math.floor(Math.log2(lpcOrder)));
+    shift = quantizeLpc(s.lpc, (lpcOrder - 1) * MAX_LPC_ORDER, lpcOrder, precision, s.qlp);
+    if (shift < 0) lpcOrder = 0;
   }
-  let lpcOrder = 0;
-  let lpcEstimate = Infinity;
-  if (n > 2 * MAX_LPC_ORDER) {
-    lpcOrder = lpcAnalysis(n, s);
-    if (lpcOrder > 0) {
-      lpcEstimate = lpcOrder * (bps + QLP_PRECISION) + 9 + (n - lpcOrder) * s.lpcBitsPerSample;
-    }
+  let tryFixed = fixedOrder >= 0;
+  let tryLpc = lpcOrder > 0;
+  if (tryFixed && tryLpc && n >= SAMPLED_MIN_BLOCK) {
+    sampledRiceBits(x, n, fixedOrder, s.qlp, lpcOrder, shift);
+    const fixedBits = headerBits + fixedOrder * bps + sampled.fixed;
+    const lpcBits = headerBits + lpcOrder * (bps + precision) + 4 + 5 + sampled.lpc;
+    const limit = Math.min(fixedBits, lpcBits, verbatimBits) * (1 + DECIDE_MARGIN);
+    tryFixed = fixedBits <= limit;
+    tryLpc = lpcBits <= limit;
   }
-  const margin = DECIDE_MARGIN * n;
+
   let bestType = SUBFRAME_VERBATIM;
   let bestBits = verbatimBits;
   let coding = s.fixed;
-  let precision = 0;
-  let shift = 0;
-  if (lpcOrder > 0 && lpcEstimate < fixedEstimate + margin) {
-    const qlp = s.qlp;
-    precision = Math.min(QLP_PRECISION, 32 - bps - Math.floor(Math.log2(lpcOrder)));
-    shift = quantizeLpc(s.lpc, (lpcOrder - 1) * MAX_LPC_ORDER, lpcOrder, precision, qlp);
-    if (shift >= 0 && lpcResidual(x, n, qlp, lpcOrder, shift, bps, s.lpc8, maxP)) {
-      const bits = headerBits + lpcOrder * bps + 4 + 5 + lpcOrder * precision + planRice(s.lpc8, maxP, n, lpcOrder);
+  let order = 0;
+  if (tryLpc) {
+    if (lpcResidual(x, n, s.qlp, lpcOrder, shift, bps, s.lpc8, maxP)) {
+      const bits = headerBits + lpcOrder * (bps + precision) + 4 + 5 + planRice(s.lpc8, maxP, n, lpcOrder);
       if (bits < bestBits) {
         bestBits = bits;
         bestType = SUBFRAME_LPC;
         coding = s.lpc8;
+        order = lpcOrder;
       }
+    } else {
+      tryFixed = fixedOrder >= 0; // the LPC residual would overflow: FIXED is the fallback
     }
   }
-  if (fixedOrder >= 0 && fixedEstimate < lpcEstimate + margin) {
+  if (tryFixed) {
     fixedResidual(x, n, fixedOrder, s.fixed, maxP);
     const bits = headerBits + fixedOrder * bps + planRice(s.fixed, maxP, n, fixedOrder);
     if (bits < bestBits) {
       bestBits = bits;
       bestType = SUBFRAME_FIXED;
       coding = s.fixed;
+      order = fixedOrder;
     }
   }
 
@@ -406,7 +412,6 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
     const pos = w.pos;
     const acc = w.acc;
     const accBits = w.accBits;
-    const order = bestType === SUBFRAME_FIXED ? fixedOrder : lpcOrder;
     const typeCode = bestType === SUBFRAME_FIXED ? 8 | order : 0x20 | (order - 1);
     w.write((typeCode << 1) | (wasted > 0 ? 1 : 0), 8);
     if (wasted > 0) w.write(1, wasted); // wasted-1 zeros then a one
@@ -429,7 +434,7 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-const DECIDE_MARGIN: number = (globalThis as any).FLAC_MARGIN ?? 0.1;
+const DECIDE_MARGIN: number = (globalThis as any).FLAC_MARGIN ?? 0.02;
 
 const autocorrelation = { or: 0, differs: 0 };
 
@@ -478,6 +483,56 @@ function autocorrelate(pcm: Int16Array, start: number, n: number, win: Float64Ar
   return autocorrelation;
 }
 
+/** Every how many residuals sampledRiceBits looks at, and the least block size it is used for. */
+const SAMPLE_STEP = 8;
+const SAMPLED_MIN_BLOCK = 1024;
+
+const sampled = { fixed: 0, lpc: 0 };
+
+/**
+ * Estimated Rice bits of the residuals of a FIXED predictor and of an LPC predictor (qlp zero past
+ * its order), from every SAMPLE_STEP-th residual, estimated per sixteenth of the block; into
+ * `sampled`. Only an estimate: int32 arithmetic that could wrap for extreme coefficients is fine.
+ */
+function sampledRiceBits(x: Int16Array, n: number, fixedOrder: number, qlp: Int32Array, lpcOrder: number, shift: number): void {
+  const f1 = fixedOrder === 1 ? 1 : fixedOrder === 2 ? 2 : fixedOrder === 3 ? 3 : fixedOrder === 4 ? 4 : 0;
+  const f2 = fixedOrder === 2 ? -1 : fixedOrder === 3 ? -3 : fixedOrder === 4 ? -6 : 0;
+  const f3 = fixedOrder === 3 ? 1 : fixedOrder === 4 ? 4 : 0;
+  const f4 = fixedOrder === 4 ? -1 : 0;
+  const c0 = qlp[0], c1 = qlp[1], c2 = qlp[2], c3 = qlp[3], c4 = qlp[4], c5 = qlp[5], c6 = qlp[6], c7 = qlp[7];
+  const level = n % (16 * SAMPLE_STEP) === 0 ? 4 : 0;
+  const size = n >> level;
+  let fixedBits = 0;
+  let lpcBits = 0;
+  let i = MAX_LPC_ORDER;
+  for (let p = 0; p < 1 << level; p++) {
+    const end = (p + 1) * size;
+    let fixedSum = 0;
+    let lpcSum = 0;
+    let m = 0;
+    for (; i < end; i += SAMPLE_STEP) {
+      const v = x[i], x1 = x[i - 1], x2 = x[i - 2], x3 = x[i - 3], x4 = x[i - 4];
+      const rf = v - (f1 * x1 + f2 * x2 + f3 * x3 + f4 * x4);
+      fixedSum += (rf << 1) ^ (rf >> 31);
+      const prediction =
+        (Math.imul(c0, x1) + Math.imul(c1, x2) + Math.imul(c2, x3) + Math.imul(c3, x4) +
+          Math.imul(c4, x[i - 5]) + Math.imul(c5, x[i - 6]) + Math.imul(c6, x[i - 7]) + Math.imul(c7, x[i - 8])) | 0;
+      const rl = (v - (prediction >> shift)) | 0;
+      lpcSum += ((rl << 1) ^ (rl >> 31)) >>> 0;
+      m++;
+    }
+    if (m > 0) {
+      const count = p === 0 ? size - Math.max(fixedOrder, lpcOrder) : size;
+      fixedSum *= count / m;
+      lpcSum *= count / m;
+      fixedBits += estimateRiceBits(fixedSum, count, riceParam(fixedSum, count));
+      lpcBits += estimateRiceBits(lpcSum, count, riceParam(lpcSum, count));
+    }
+  }
+  sampled.fixed = fixedBits;
+  sampled.lpc = lpcBits;
+}
+
 /** libFLAC's expected bits per residual sample for a residual of this energy over n samples. */
 function expectedBitsPerSample(energy: number, n: number): number {
   return energy > 0 ? Math.max(0, 0.5 * Math.log2((0.5 / n) * energy)) : 0;
@@ -511,39 +566,73 @@ function bestFixedOrder(r: Float64Array): number {
 }
 
 /**
- * Residual of a FIXED predictor, folded into c.residual[0 .. n-order), with the folded sums of the
+ * Residual of a FIXED predictor, folded into c.residual[0 .. n-order), then the folded sums of the
  * finest partitions. |residual| ≤ 16 · 2^15 for order 4, so int32 arithmetic is exact.
  */
 function fixedResidual(x: Int16Array, n: number, order: number, c: Coding, maxP: number): void {
   const out = c.residual;
+  switch (order) {
+    case 0:
+      for (let i = 0; i < n; i++) {
+        const r = x[i];
+        out[i] = (r << 1) ^ (r >> 31);
+      }
+      break;
+    case 1: {
+      let a = x[0];
+      for (let i = 1; i < n; i++) {
+        const v = x[i];
+        const r = v - a;
+        a = v;
+        out[i - 1] = (r << 1) ^ (r >> 31);
+      }
+      break;
+    }
+    case 2: {
+      let a = x[1], b = x[0];
+      for (let i = 2; i < n; i++) {
+        const v = x[i];
+        const r = v - 2 * a + b;
+        b = a;
+        a = v;
+        out[i - 2] = (r << 1) ^ (r >> 31);
+      }
+      break;
+    }
+    case 3: {
+      let a = x[2], b = x[1], c = x[0];
+      for (let i = 3; i < n; i++) {
+        const v = x[i];
+        const r = v - 3 * (a - b) - c;
+        c = b;
+        b = a;
+        a = v;
+        out[i - 3] = (r << 1) ^ (r >> 31);
+      }
+      break;
+    }
+    default: {
+      let a = x[3], b = x[2], c = x[1], d = x[0];
+      for (let i = 4; i < n; i++) {
+        const v = x[i];
+        const r = v - 4 * (a + c) + 6 * b + d;
+        d = c;
+        c = b;
+        b = a;
+        a = v;
+        out[i - 4] = (r << 1) ^ (r >> 31);
+      }
+    }
+  }
+  // Folded residuals are below 2^21 and a partition at most 4096 long: each sum fits in uint32.
   const sums = c.sums;
   const size = n >> maxP;
   const base = (1 << maxP) - 1;
-  // Previous samples, zero before the block start (their coefficients are then zero anyway).
-  let x1 = order >= 1 ? x[order - 1] : 0;
-  let x2 = order >= 2 ? x[order - 2] : 0;
-  let x3 = order >= 3 ? x[order - 3] : 0;
-  let x4 = order >= 4 ? x[order - 4] : 0;
-  const c1 = order === 1 ? 1 : order === 2 ? 2 : order === 3 ? 3 : order === 4 ? 4 : 0;
-  const c2 = order === 2 ? -1 : order === 3 ? -3 : order === 4 ? -6 : 0;
-  const c3 = order === 3 ? 1 : order === 4 ? 4 : 0;
-  const c4 = order === 4 ? -1 : 0;
-  let i = order;
+  let i = 0;
   for (let p = 0; p < 1 << maxP; p++) {
-    const end = (p + 1) * size;
+    const end = (p + 1) * size - order;
     let sum = 0;
-    // Folded residuals are below 2^21 and a partition at most 4096 long: the sum fits in uint32.
-    for (; i < end; i++) {
-      const v = x[i];
-      const r = (v - (c1 * x1 + c2 * x2 + c3 * x3 + c4 * x4)) | 0;
-      const u = (r << 1) ^ (r >> 31);
-      out[i - order] = u;
-      sum = (sum + u) | 0;
-      x4 = x3;
-      x3 = x2;
-      x2 = x1;
-      x1 = v;
-    }
+    for (; i < end; i++) sum = (sum + out[i]) | 0;
     sums[base + p] = sum >>> 0;
   }
 }
@@ -665,16 +754,37 @@ function lpcResidual(x: Int16Array, n: number, qlp: Int32Array, order: number, s
     for (let p = 0; p < 1 << maxP; p++) {
       const end = (p + 1) * size;
       let sum = 0;
-      for (; i < end; i++) {
+      // Two samples a step: the second prediction uses the first sample, and the eight previous
+      // samples shift by two.
+      for (; i + 1 < end; i += 2) {
         const v = x[i];
-        const prediction =
+        const w = x[i + 1];
+        const pv =
           (Math.imul(c0, x1) + Math.imul(c1, x2) + Math.imul(c2, x3) + Math.imul(c3, x4) +
             Math.imul(c4, x5) + Math.imul(c5, x6) + Math.imul(c6, x7) + Math.imul(c7, x8)) | 0;
-        const r = (v - (prediction >> shift)) | 0;
-        const u = (r << 1) ^ (r >> 31);
-        out[i - order] = u;
-        sum += u >>> 0;
+        const pw =
+          (Math.imul(c0, v) + Math.imul(c1, x1) + Math.imul(c2, x2) + Math.imul(c3, x3) +
+            Math.imul(c4, x4) + Math.imul(c5, x5) + Math.imul(c6, x6) + Math.imul(c7, x7)) | 0;
+        const rv = (v - (pv >> shift)) | 0;
+        const rw = (w - (pw >> shift)) | 0;
+        const uv = (rv << 1) ^ (rv >> 31);
+        const uw = (rw << 1) ^ (rw >> 31);
+        out[i - order] = uv;
+        out[i + 1 - order] = uw;
+        sum += (uv >>> 0) + (uw >>> 0);
+        x8 = x6; x7 = x5; x6 = x4; x5 = x3; x4 = x2; x3 = x1; x2 = v; x1 = w;
+      }
+      if (i < end) {
+        const v = x[i];
+        const pv =
+          (Math.imul(c0, x1) + Math.imul(c1, x2) + Math.imul(c2, x3) + Math.imul(c3, x4) +
+            Math.imul(c4, x5) + Math.imul(c5, x6) + Math.imul(c6, x7) + Math.imul(c7, x8)) | 0;
+        const rv = (v - (pv >> shift)) | 0;
+        const uv = (rv << 1) ^ (rv >> 31);
+        out[i - order] = uv;
+        sum += uv >>> 0;
         x8 = x7; x7 = x6; x6 = x5; x5 = x4; x4 = x3; x3 = x2; x2 = x1; x1 = v;
+        i++;
       }
       sums[base + p] = sum;
     }

@@ -10,6 +10,7 @@ import { loadRecipe } from "../recipe/load.js";
 import type { Recipe } from "../recipe/schema.js";
 import { planReport, runReport } from "../run/report.js";
 import { finalize, prepare, run, RunError, VERSION } from "../run/run.js";
+import { inspect } from "../run/inspect.js";
 import { verify } from "../run/verify.js";
 import { checkInput, SourceError } from "../sources/index.js";
 
@@ -132,6 +133,7 @@ Examples:
       });
       if (summary) {
         process.stdout.write(runReport(summary) + "\n");
+        for (const note of (summary.notes as string[] | undefined) ?? []) process.stdout.write(`\n${note}\n`);
         process.stdout.write(`output: ${recipe.output.path} (summary.json, errors.jsonl)\n`);
       }
     } catch (e) {
@@ -147,6 +149,23 @@ program
     try {
       const summary = await finalize(path.resolve(out));
       process.stdout.write(runReport(summary) + "\n");
+      for (const note of (summary.notes as string[] | undefined) ?? []) process.stdout.write(`\n${note}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+program
+  .command("inspect")
+  .description("Print tables of a finished output (hours per language and op, SNR/RT60/speed histograms) and write report.html with a sample of items: clean and augmented audio, spectrograms, ops.")
+  .argument("<out>", "output folder")
+  .option("--items <n>", "items in the report", intArg("--items", 1), 12)
+  .option("--seed <n>", "which items to sample", intArg("--seed"), 0)
+  .option("--report <dir>", "folder for report.html and its media (default OUT/report)")
+  .action(async (out: string, o: { items: number; seed: number; report?: string }) => {
+    try {
+      const r = await inspect(path.resolve(out), { items: o.items, seed: o.seed, reportDir: o.report && path.resolve(o.report) });
+      process.stdout.write(r.text + "\n\nreport: " + r.report + "\n");
     } catch (e) {
       fail(e);
     }

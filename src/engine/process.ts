@@ -127,6 +127,8 @@ export class ItemProcessor {
         duration: round6(inputDurationS),
         sampling_rate: src.fileSampleRate,
         channels: src.fileChannels,
+        channel: utt.channel,
+        ...(utt.audio.offsetS !== undefined ? { offset_s: utt.audio.offsetS } : {}),
       },
       copy: item.copy,
       ...(words ? { words } : {}),

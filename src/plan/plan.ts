@@ -30,6 +30,8 @@ export interface Plan {
   hash: string;
   /** Splits in output order; more than one means a sub-folder per split. */
   splits: string[];
+  /** Things the user should know about the plan (padding, uneven shards). */
+  warnings: string[];
   /** Per-group before/after figures when the recipe balances groups. */
   balance?: GroupReport[];
 }
@@ -41,6 +43,28 @@ function bytesPerSecond(recipe: Recipe): number {
 
 /** Tar headers and padding, the .json and .txt members: about 3 KiB per item. */
 const ITEM_OVERHEAD_BYTES = 3072;
+
+/** Copy `copy` of an utterance with every op's draws made (keyed by utterance id and copy). */
+export function planCopy(recipe: Recipe, utt: Utterance, copy: number, banks: BankCatalog): PlannedItem {
+  const key = `${utt.id}#${copy}`;
+  let durationS = utt.durationS ?? 0;
+  const ops: PlannedOp[] = [];
+  const prefixes: string[] = [];
+  recipe.chain.forEach((step, opIndex) => {
+    const op = OPS.get(step.op)!;
+    const rng = rngFor(recipe.seed, key, opIndex);
+    // The p draw comes first from the op's own stream, so changing one op's p leaves the
+    // other ops' draws as they were.
+    if (!rng.bernoulli((step.config as { p?: number }).p ?? 1)) return;
+    const params = op.sample(step.config, rng, { sampleRate: recipe.sample_rate, durationS, banks, copy });
+    ops.push(params);
+    durationS *= op.durationFactor?.(params) ?? 1;
+    const prefix = op.speakerPrefix?.(step.config, params);
+    if (prefix) prefixes.push(prefix);
+  });
+  const prefix = prefixes.map((p) => `${p}-`).join("");
+  return { index: -1, outId: `${prefix}${utt.id}_a${copy}`, utt: prefix ? { ...utt, speaker: `${prefix}${utt.speaker}` } : utt, copy, ops, shard: -1, estDurationS: durationS };
+}
 
 export function planItems(
   recipe: Recipe,
@@ -73,26 +97,7 @@ export function planItems(
     if (recipe.include_clean) {
       items.push({ index: -1, outId: utt.id, utt, copy: -1, ops: [], shard: -1, estDurationS: dur });
     }
-    for (let copy = 0; copy < copies; copy++) {
-      const key = `${utt.id}#${copy}`;
-      let durationS = dur;
-      const ops: PlannedOp[] = [];
-      const prefixes: string[] = [];
-      recipe.chain.forEach((step, opIndex) => {
-        const op = OPS.get(step.op)!;
-        const rng = rngFor(recipe.seed, key, opIndex);
-        // The p draw comes first from the op's own stream, so changing one op's p leaves the
-        // other ops' draws as they were.
-        if (!rng.bernoulli((step.config as { p?: number }).p ?? 1)) return;
-        const params = op.sample(step.config, rng, { sampleRate: recipe.sample_rate, durationS, banks, copy });
-        ops.push(params);
-        durationS *= op.durationFactor?.(params) ?? 1;
-        const prefix = op.speakerPrefix?.(step.config, params);
-        if (prefix) prefixes.push(prefix);
-      });
-      const prefix = prefixes.map((p) => `${p}-`).join("");
-      items.push({ index: -1, outId: `${prefix}${utt.id}_a${copy}`, utt: prefix ? { ...utt, speaker: `${prefix}${utt.speaker}` } : utt, copy, ops, shard: -1, estDurationS: durationS });
-    }
+    for (let copy = 0; copy < copies; copy++) items.push(planCopy(recipe, utt, copy, banks));
   }
   return { items, errors, balance: balanced?.groups };
 }
@@ -115,6 +120,20 @@ export function makePlan(recipe: Recipe, utterances: Utterance[], banks: BankCat
     // A stable sort keeps the shuffled (or catalog) order within each split.
     items.sort((a, b) => order.get(a.utt.split!)! - order.get(b.utt.split!)!);
   }
+  const warnings: string[] = [];
+  const shards: ShardPlan[] =
+    recipe.output.format === "nemo_tarred"
+      ? equalShards(recipe, items, splits, banks, new Map(utterances.map((u) => [u.id, u])), warnings)
+      : sizedShards(recipe, items);
+
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ sample_rate: recipe.sample_rate, output: { ...recipe.output, path: undefined } }));
+  for (const it of items) h.update(JSON.stringify([it.outId, it.shard, it.utt.audio, it.utt.text, it.utt.split, it.ops]));
+  return { items, shards, errors, splits, warnings, hash: h.digest("hex"), ...(balance ? { balance } : {}) };
+}
+
+/** Shards cut by item count and planned size; a split never shares a shard. */
+function sizedShards(recipe: Recipe, items: PlannedItem[]): ShardPlan[] {
   const shards: ShardPlan[] = [];
   const maxBytes = recipe.output.shard_max_mb * 1e6;
   const bps = bytesPerSecond(recipe);
@@ -135,9 +154,72 @@ export function makePlan(recipe: Recipe, utterances: Utterance[], banks: BankCat
     cur.estBytes += bytes;
     cur.estDurationS += it.estDurationS;
   });
+  return shards;
+}
 
-  const h = createHash("sha256");
-  h.update(JSON.stringify({ sample_rate: recipe.sample_rate, output: { ...recipe.output, path: undefined } }));
-  for (const it of items) h.update(JSON.stringify([it.outId, it.shard, it.utt.audio, it.utt.text, it.utt.split, it.ops]));
-  return { items, shards, errors, splits, hash: h.digest("hex"), ...(balance ? { balance } : {}) };
+/**
+ * NeMo tarred shards: equal item counts (NeMo may hang with uneven shards under DDP) and a shard
+ * count that is a multiple of `num_gpus`. An augmented split that does not divide evenly is padded
+ * with extra augmented copies (new draws) of its utterances in a seeded order, so no item is
+ * dropped; a clean split cannot be padded without duplicating data, so it stays uneven and the
+ * plan says so.
+ */
+function equalShards(
+  recipe: Recipe,
+  items: PlannedItem[],
+  splits: string[],
+  banks: BankCatalog,
+  sourceById: Map<string, Utterance>,
+  warnings: string[],
+): ShardPlan[] {
+  const bps = bytesPerSecond(recipe);
+  const out: PlannedItem[] = [];
+  const shards: ShardPlan[] = [];
+  const g = recipe.output.num_gpus;
+  for (const split of splits) {
+    const group = items.filter((it) => it.utt.split === split);
+    const n = group.length;
+    const avgBytes = group.reduce((s, it) => s + it.estDurationS * bps + ITEM_OVERHEAD_BYTES, 0) / Math.max(1, n);
+    const per = Math.max(1, Math.min(recipe.output.shard_max_items, Math.floor((recipe.output.shard_max_mb * 1e6) / avgBytes)));
+    const count = Math.ceil(Math.ceil(n / per) / g) * g;
+    const remainder = n % count;
+    if (remainder) {
+      const augmented = group.filter((it) => it.copy >= 0);
+      if (augmented.length) {
+        const pad = count - remainder;
+        const nextCopy = new Map<string, number>();
+        for (const it of augmented) nextCopy.set(it.utt.id, Math.max(nextCopy.get(it.utt.id) ?? 0, it.copy + 1));
+        const order = [...nextCopy.keys()].sort((a, b) => hashWords(recipe.seed >>> 0, hashString(`pad:${a}`)) - hashWords(recipe.seed >>> 0, hashString(`pad:${b}`)) || (a < b ? -1 : 1));
+        for (let k = 0; k < pad; k++) {
+          const id = order[k % order.length];
+          const copy = nextCopy.get(id)!;
+          nextCopy.set(id, copy + 1);
+          // The utterance as the catalog has it (a speaker prefix from speed is the op's to add).
+          const base = sourceById.get(id)!;
+          group.push(planCopy(recipe, base.split ? base : { ...base, split }, copy, banks));
+        }
+        warnings.push(`split ${split}: ${n} items do not divide into ${count} equal NeMo shards; added ${pad} extra augmented copies (${(n + pad) / count} per shard)`);
+      } else {
+        warnings.push(`split ${split}: ${n} clean items make ${count} NeMo shards of unequal size (${Math.floor(n / count)}–${Math.ceil(n / count)}); NeMo may hang on uneven shards under DDP`);
+      }
+    }
+    const total = group.length;
+    let start = 0;
+    for (let local = 0; local < count; local++) {
+      const size = Math.floor(total / count) + (local < total % count ? 1 : 0);
+      const shard: ShardPlan = { index: shards.length, split, local, start: out.length, end: out.length, estBytes: 0, estDurationS: 0 };
+      for (const it of group.slice(start, start + size)) {
+        it.index = out.length;
+        it.shard = shard.index;
+        out.push(it);
+        shard.estBytes += it.estDurationS * bps + ITEM_OVERHEAD_BYTES;
+        shard.estDurationS += it.estDurationS;
+      }
+      shard.end = out.length;
+      start += size;
+      if (size > 0) shards.push(shard);
+    }
+  }
+  items.splice(0, items.length, ...out);
+  return shards;
 }

@@ -18,31 +18,57 @@ const bankSchema = z
   })
   .strict();
 
+/** Output layouts: where the audio goes, and which manifests can point at it. */
+export const OUTPUT_FORMATS = ["webdataset", "files", "nemo_tarred", "lhotse_shar", "kaldi", "hf_audiofolder", "hf_parquet"] as const;
+/** Formats that write audio as individual files (which file-based manifests need). */
+export const FILE_FORMATS = new Set(["files", "kaldi", "hf_audiofolder"]);
+
 export const outputSchema = z
   .object({
     path: z.string().default("out/augment").describe("Output folder (relative paths are relative to the working directory)."),
     format: z
-      .enum(["webdataset", "files"])
+      .enum(OUTPUT_FORMATS)
       .default("webdataset")
-      .describe("`webdataset`: tar shards `<name>-%06d.tar` with `.flac|.wav`, `.json`, `.txt` per item; `files`: one audio file per item under `audio/`."),
+      .describe(
+        "`webdataset`: tar shards `<name>-%06d.tar` with `.flac|.wav`, `.json`, `.txt` per item; `files`: one audio file per item under `audio/`; `nemo_tarred`: NeMo's `audio_<i>.tar` + `sharded_manifests/manifest_<i>.json` with equal items per shard; `lhotse_shar`: `shar/cuts.NNNNNN.jsonl.gz` + `shar/recording.NNNNNN.tar`; `kaldi`: PCM16 WAV files under `wav/` (use `manifests: [kaldi]` for the data dir); `hf_audiofolder`: `<split>/<id>.flac` + `<split>/metadata.jsonl`; `hf_parquet`: `data/<split>-NNNNN-of-NNNNN.parquet` with an `Audio` column.",
+      ),
     audio: z.enum(["flac", "wav"]).default("flac").describe("Audio encoding: 16-bit mono FLAC or PCM16 WAV."),
     name: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/, "shard names use letters, digits, `_` and `-`")
       .default("shard")
-      .describe("Shard file name prefix."),
+      .describe("Shard file name prefix (webdataset)."),
     shard_max_mb: z.number().positive().default(512).describe("Start a new shard when the planned size of this one would pass this many MB."),
     shard_max_items: z.number().int().positive().default(10000).describe("And at most this many items per shard."),
+    num_gpus: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe("`nemo_tarred`: the shard count is made a multiple of this (NeMo wants shards divisible by the world size)."),
     manifests: z
-      .array(z.enum(["nemo"]))
+      .array(z.enum(["nemo", "lhotse", "kaldi"]))
       .default(["nemo"])
-      .describe("Manifests to write besides the shards. `nemo`: `nemo_manifest.json` (+ `sharded_manifests/manifest_<i>.json` for shards)."),
+      .describe(
+        "Manifests besides the shards. `nemo`: `nemo_manifest.json` (tar member names + `shard_id` for tar formats, absolute paths for files); `lhotse`: `lhotse/{recordings,supervisions,cuts}.jsonl.gz` (needs audio files: `files`, `kaldi`, `hf_audiofolder`); `kaldi`: a Kaldi data dir `data/` (needs audio files).",
+      ),
     shuffle: z
       .boolean()
       .default(true)
       .describe("Shuffle items across shards (seeded), so copies of one utterance and one speaker's items are spread out."),
   })
-  .strict();
+  .strict()
+  .superRefine((o, ctx) => {
+    for (const [i, m] of o.manifests.entries()) {
+      if ((m === "lhotse" || m === "kaldi") && !FILE_FORMATS.has(o.format)) {
+        ctx.addIssue({ code: "custom", path: ["manifests", i], message: `\`${m}\` manifests point at audio files; format \`${o.format}\` writes none (use files, kaldi or hf_audiofolder)` });
+      }
+      if (m === "nemo" && (o.format === "lhotse_shar" || o.format === "hf_parquet")) {
+        ctx.addIssue({ code: "custom", path: ["manifests", i], message: `\`nemo\` manifests cannot point into \`${o.format}\` output (NeMo reads Lhotse Shar directly with shar_path)` });
+      }
+    }
+    if (o.format === "kaldi" && o.audio !== "wav") ctx.addIssue({ code: "custom", path: ["audio"], message: "Kaldi reads only 16-bit PCM WAV: set `audio: wav` with `format: kaldi`" });
+  });
 
 export const engineSchema = z
   .object({

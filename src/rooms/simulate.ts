@@ -21,6 +21,7 @@ import {
   type AbsorptionTable,
 } from "./theory.js";
 import {
+  DEFAULT_BANDS_HZ,
   DEFAULT_C_M_S,
   DEFAULT_HIGHPASS_HZ,
   type DirectivityPattern,
@@ -194,8 +195,9 @@ export function prepareRoom(spec: RoomSpec): PreparedRoom {
   }
 
   const ismEndS = Math.min(tailOn ? transition! : Infinity, maxTime, (lengthSamples + SINC_HALF) / sampleRate);
-  if (maxOrder === Infinity) {
-    const images = imageCount(dims, ismEndS, cMs);
+  {
+    // Images within reach: by time, and by order (|order| sums ≤ N fill an octahedron of ~(4/3)N³).
+    const images = Math.min(imageCount(dims, ismEndS, cMs), maxOrder === Infinity ? Infinity : (4 / 3) * (maxOrder + 2) ** 3);
     if (images > MAX_IMAGES) {
       throw new RangeError(
         `the image-source part would need ~${images.toExponential(1)} images (room ${roomText}, ${fmt(ismEndS)} s); set transition_s, max_time_s or max_order`,
@@ -362,63 +364,188 @@ function imageSources(room: PreparedRoom, mic: number, windowStartS: number): Is
 
 // ---------------------------------------------------------------------------------------------
 // The late tail.
+//
+// Level: the image-source RIR of a shoebox is not white: below the Schroeder frequency its energy
+// sits in the room's modes, and the lattice of images adds a large low-frequency part that an
+// incoherent sum of image energies misses by 4–7 dB. So the tail is matched to what the ISM signal
+// actually holds: its energy per octave band in a window just before the transition (after the
+// same high-pass the output gets), extrapolated to the transition along the band's decay. The tail
+// then continues the ISM's level and spectral balance, and the EDC has no step at the junction.
+// Decay: Eyring's, per band, from the spec's absorption (the diffuse-field decay; a shoebox ISM
+// alone decays more slowly than Eyring and bends, because grazing image paths hit few walls).
+
+/**
+ * Noise generated on each side of the tail's samples: longer than the band split's ringing (its
+ * lowest crossover, 149–210 Hz for octave bands, rings for ~2 / 61 Hz ≈ 33 ms) and than the
+ * coherence mixing's (the array's aperture / c), so the circular filtering's wrap-around stays in it.
+ */
+const TAIL_MARGIN_S = 0.08;
 
 /** Fewer images than this in the matching window and the level comes from diffuse-field theory instead. */
 const MIN_WINDOW_IMAGES = 16;
 
-/** Tail energy per sample at the transition, and its decay per sample, for each band. */
-interface TailBand {
-  level: number;
-  decayPerSample: number;
+interface TailPlan {
+  bandsHz: number[];
+  /** Per band: energy per sample at the transition, and energy decay per sample. */
+  level: number[];
+  decayPerSample: number[];
+  fromImages: boolean;
 }
 
-/**
- * Matches the tail to the images: the window's image energy (Σ g², each windowed sinc carrying unit
- * energy) equals Σ P0 e^{-k (n - n_tr)} over the window's samples, k the Eyring energy decay.
- * With too few images, the diffuse-field level: images fill space at density 1/V, so the energy
- * arriving per second is c / (4π V) times the mean reflection loss, e^{-k t} (Kuttruff sec. 4.1;
- * the ISM form of the same argument), scaled by the pattern's diffuse-field gain a² + (1 - a)² / 3.
- */
-function tailBands(room: PreparedRoom, ism: IsmResult, mic: number, windowStartS: number): TailBand[] {
-  const fs = room.sampleRate;
-  const nTr = Math.round(room.transitionS! * fs);
-  const nW0 = Math.max(0, Math.round(windowStartS * fs));
-  const a = room.patterns[mic].a;
-  return room.rt60Bands.map((rt60, b) => {
-    const k = (6 * Math.LN10) / (rt60 * fs);
-    let level: number;
-    if (ism.windowImages >= MIN_WINDOW_IMAGES && ism.windowEnergy[b] > 0 && nTr > nW0) {
-      const j = nTr - nW0;
-      // Σ_{i=1..j} e^{k i}
-      const sum = (Math.exp(k) * Math.expm1(k * j)) / Math.expm1(k);
-      level = ism.windowEnergy[b] / sum;
-    } else {
-      const diffuseGain = a * a + ((1 - a) * (1 - a)) / 3;
-      level = ((diffuseGain * room.cMs) / (4 * Math.PI * volume(room.dims) * fs)) * Math.exp(-k * nTr);
-    }
-    return { level, decayPerSample: k };
-  });
-}
-
-/** Window of the ISM whose image energy sets the tail level: the second half of [direct, transition). */
+/** Window of the ISM whose energy sets the tail level: the last two thirds of [direct, transition). */
 function matchingWindowStartS(room: PreparedRoom): number {
   let latestDirect = 0;
   for (const m of room.mics) latestDirect = Math.max(latestDirect, Math.hypot(m[0] - room.source[0], m[1] - room.source[1], m[2] - room.source[2]));
   const tDirect = latestDirect / room.cMs;
-  return tDirect + 0.5 * Math.max(0, room.transitionS! - tDirect);
+  return tDirect + Math.max(0, room.transitionS! - tDirect) / 3;
 }
 
-/** Unit-variance white Gaussian noise from the project's Rng (Box–Muller, both outputs used). */
+/** |H(e^{jω})|² of allenBerkleyHighpass. */
+function highpassPowerGain(cutoffHz: number, sampleRate: number, frequencyHz: number): number {
+  if (!(cutoffHz > 0)) return 1;
+  const w = (2 * Math.PI * cutoffHz) / sampleRate;
+  const r1 = Math.exp(-w);
+  const b1 = 2 * r1 * Math.cos(w);
+  const b2 = -r1 * r1;
+  const om = (2 * Math.PI * frequencyHz) / sampleRate;
+  const c1 = Math.cos(om);
+  const s1 = Math.sin(om);
+  const c2 = Math.cos(2 * om);
+  const s2 = Math.sin(2 * om);
+  // numerator 1 - (1 + r1) z^-1 + r1 z^-2, denominator 1 - b1 z^-1 - b2 z^-2, z^-1 = e^{-jω}
+  const nr = 1 - (1 + r1) * c1 + r1 * c2;
+  const ni = (1 + r1) * s1 - r1 * s2;
+  const dr = 1 - b1 * c1 - b2 * c2;
+  const di = b1 * s1 + b2 * s2;
+  return (nr * nr + ni * ni) / (dr * dr + di * di);
+}
+
+/**
+ * Band levels of the tail. The window's spectrum is averaged per band with the band split's
+ * weights squared; for white noise of variance σ² over J samples the mean |X_k|² is J σ², which
+ * turns the band average into an equivalent variance, referred to the transition along the band's
+ * decay and divided by the high-pass's gain on that band (the tail goes through it afterwards).
+ */
+function planTail(room: PreparedRoom, ismHighpassed: Float64Array, windowImages: number, mic: number, windowStartS: number): TailPlan {
+  const fs = room.sampleRate;
+  const bandsHz = room.absorption.bandsHz ?? DEFAULT_BANDS_HZ;
+  const rt60 = room.absorption.bandsHz ? room.rt60Bands : bandsHz.map(() => room.rt60Bands[0]);
+  const decayPerSample = rt60.map((t) => (6 * Math.LN10) / (t * fs));
+  const nTr = Math.min(room.lengthSamples, Math.round(room.transitionS! * fs));
+  const nW0 = Math.max(0, Math.min(nTr - 1, Math.round(windowStartS * fs)));
+  const j = nTr - nW0;
+  const size = nextPow2(Math.max(j, Math.ceil(fs / 40)));
+  const half = size / 2;
+  const bands = bandsHz.length;
+  const gains = gainTable(bandsHz, fs, size);
+  const hpGain = new Float64Array(bands);
+  const maskPower = new Float64Array(bands);
+  for (let bin = 0; bin <= half; bin++) {
+    const hp = highpassPowerGain(room.highpassHz, fs, (bin * fs) / size);
+    for (let b = 0; b < bands; b++) {
+      const g2 = gains[bin * bands + b] * gains[bin * bands + b];
+      hpGain[b] += g2 * hp;
+      maskPower[b] += g2;
+    }
+  }
+  if (windowImages < MIN_WINDOW_IMAGES || j < 8) {
+    const a = room.patterns[mic].a;
+    const diffuseGain = a * a + ((1 - a) * (1 - a)) / 3;
+    const level = decayPerSample.map((k) => ((diffuseGain * room.cMs) / (4 * Math.PI * volume(room.dims) * fs)) * Math.exp(-k * nTr));
+    return { bandsHz, level, decayPerSample, fromImages: false };
+  }
+  const fft = fftOf(size);
+  const x = new Float64Array(size);
+  for (let i = 0; i < j; i++) x[i] = ismHighpassed[nW0 + i];
+  const spec = new Float64Array(2 * size);
+  fft.realTransform(spec, x);
+  const level = bandsHz.map((_, b) => {
+    let weighted = 0;
+    for (let bin = 0; bin <= half; bin++) {
+      const g2 = gains[bin * bands + b] * gains[bin * bands + b];
+      if (g2 === 0) continue;
+      weighted += g2 * (spec[2 * bin] * spec[2 * bin] + spec[2 * bin + 1] * spec[2 * bin + 1]);
+    }
+    if (!(maskPower[b] > 0)) return 0;
+    const variance = weighted / maskPower[b] / j;
+    // The window's mean variance is P0 (1/j) Σ_{i=1..j} e^{k i}, P0 the value at the transition.
+    const k = decayPerSample[b];
+    const meanGrowth = (Math.exp(k) * Math.expm1(k * j)) / Math.expm1(k) / j;
+    const hp = hpGain[b] / maskPower[b];
+    return hp > 0 ? variance / meanGrowth / hp : 0;
+  });
+  return { bandsHz, level, decayPerSample, fromImages: true };
+}
+
+/**
+ * The tail from sample nTr on: the mic's unit white noise, split into bands (zero-phase, circular
+ * over the noise block; the tail reads `length` samples from `offset`, clear of the wrap-around),
+ * each band scaled by sqrt(level) and its decay. When every band decays alike the split collapses
+ * into one spectral shaping filter.
+ */
+function synthesizeTail(plan: TailPlan, noise: Float64Array, offset: number, length: number, fs: number): Float64Array {
+  const size = noise.length;
+  const fft = fftOf(size);
+  const half = size / 2;
+  const bands = plan.bandsHz.length;
+  const spec = new Float64Array(2 * size);
+  fft.realTransform(spec, noise);
+  const gains = gainTable(plan.bandsHz, fs, size);
+  const amplitude = plan.level.map((l) => Math.sqrt(l));
+  const out = new Float64Array(length);
+  const time = new Float64Array(2 * size);
+  const filtered = new Float64Array(2 * size);
+  const sameDecay = plan.decayPerSample.every((k) => k === plan.decayPerSample[0]);
+  const groups: number[][] = sameDecay ? [plan.bandsHz.map((_, b) => b)] : plan.bandsHz.map((_, b) => [b]);
+  for (const group of groups) {
+    for (let bin = 0; bin <= half; bin++) {
+      let g = 0;
+      for (const b of group) g += gains[bin * bands + b] * amplitude[b];
+      filtered[2 * bin] = g * spec[2 * bin];
+      filtered[2 * bin + 1] = g * spec[2 * bin + 1];
+    }
+    fft.completeSpectrum(filtered);
+    fft.inverseTransform(time, filtered);
+    const step = Math.exp(-plan.decayPerSample[group[0]] / 2);
+    let env = 1;
+    for (let i = 0; i < length; i++, env *= step) out[i] += env * time[2 * (offset + i)];
+  }
+  return out;
+}
+
+/**
+ * Unit-variance white Gaussian noise from the project's Rng (Box–Muller, both outputs used). The
+ * uniforms take one 32-bit draw each (rng.u32, offset by half a step so u is never 0): 32 bits are
+ * plenty for noise and halve the cost of rng.next()'s 53.
+ */
 function gaussianNoise(rng: Rng, length: number): Float64Array {
   const out = new Float64Array(length);
   for (let i = 0; i < length; i += 2) {
-    const u = 1 - rng.next();
-    const v = rng.next();
+    const u = (rng.u32() + 0.5) / 4294967296;
+    const v = rng.u32() / 4294967296;
     const r = Math.sqrt(-2 * Math.log(u));
     out[i] = r * Math.cos(2 * Math.PI * v);
     if (i + 1 < length) out[i + 1] = r * Math.sin(2 * Math.PI * v);
   }
   return out;
+}
+
+/**
+ * bandGains on the bins 0..size/2 of a `size`-point transform at `fs`, as a flat table
+ * [bin * bands + band]; the few tables in use are kept (per bands, rate and size).
+ */
+const gainTables = new Map<string, Float64Array>();
+function gainTable(bandsHz: number[], fs: number, size: number): Float64Array {
+  const key = `${bandsHz.join(",")}|${fs}|${size}`;
+  let table = gainTables.get(key);
+  if (!table) {
+    const bands = bandsHz.length;
+    table = new Float64Array((size / 2 + 1) * bands);
+    for (let bin = 0; bin <= size / 2; bin++) table.set(bandGains(bandsHz, (bin * fs) / size), bin * bands);
+    if (gainTables.size >= 16) gainTables.delete(gainTables.keys().next().value!);
+    gainTables.set(key, table);
+  }
+  return table;
 }
 
 const fftPlans = new Map<number, FFT>();
@@ -438,22 +565,28 @@ function nextPow2(n: number): number {
 }
 
 /**
- * Independent white noises for M mics, mixed per frequency so their cross-spectra follow the
- * spherically isotropic (diffuse) field coherence sin(ω d / c) / (ω d / c) between mics d apart
- * (Cook et al., JASA 27, 1955; the mixing as in Habets & Gannot, "Generating sensor signals in
- * isotropic noise fields", JASA 122, 2007, with a Cholesky factor per bin). The mixing is circular
- * over the block, which keeps white noise stationary; no padding needed.
+ * Independent white noises for M mics, mixed per frequency
+ * so their cross-spectra follow the spherically isotropic (diffuse) field coherence
+ * sin(ω d / c) / (ω d / c) between mics d apart (Cook et al., JASA 27, 1955; the mixing as in Habets
+ * & Gannot, "Generating sensor signals in isotropic noise fields", JASA 122, 2007, with a Cholesky
+ * factor per bin). `count` samples of noise, zero-padded to `size` (a power of two); the mixing
+ * and the later band shaping are circular over the block, so callers read only samples at least
+ * TAIL_MARGIN from both ends of the noise, where the wrap-around never reaches. Every mic's noise
+ * comes from its own Rng stream keyed by (spec.seed, mic index). The coherence is the omni one for
+ * every pattern (directional mics have lower diffuse coherence: an approximation).
  */
-function coherentNoise(room: PreparedRoom, length: number): Float64Array[] {
+function coherentNoise(room: PreparedRoom, size: number, count: number): Float64Array[] {
   const mics = room.mics.length;
-  const noiseFor = (i: number, count: number) => gaussianNoise(new Rng(hashWords(room.seed, 0x5441494c, i)), count);
-  if (mics === 1 || length < 2) return room.mics.map((_, i) => noiseFor(i, length));
-  // Noise for the whole power-of-two block, so the circular mixing sees stationary noise everywhere.
-  const size = nextPow2(length);
+  const noises = room.mics.map((_, i) => {
+    const block = new Float64Array(size);
+    block.set(gaussianNoise(new Rng(hashWords(room.seed, 0x5441494c, i)), count));
+    return block;
+  });
+  if (mics === 1) return noises;
   const fft = fftOf(size);
-  const spectra = room.mics.map((_, i) => {
+  const spectra = noises.map((x) => {
     const spec = new Float64Array(2 * size);
-    fft.realTransform(spec, noiseFor(i, size));
+    fft.realTransform(spec, x);
     return spec;
   });
   const dist: number[][] = room.mics.map((p) => room.mics.map((q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2])));
@@ -492,8 +625,8 @@ function coherentNoise(room: PreparedRoom, length: number): Float64Array[] {
   return spectra.map((spec) => {
     fft.completeSpectrum(spec);
     fft.inverseTransform(time, spec);
-    const out = new Float64Array(length);
-    for (let i = 0; i < length; i++) out[i] = time[2 * i];
+    const out = new Float64Array(size);
+    for (let i = 0; i < size; i++) out[i] = time[2 * i];
     return out;
   });
 }
@@ -518,59 +651,6 @@ export function allenBerkleyHighpass(x: Float64Array, cutoffHz: number, sampleRa
   }
 }
 
-/** Facts about one simulation, for metadata and tests. */
-export interface SimulationInfo {
-  /** Image sources used, per mic (after pruning). */
-  images: number[];
-  /** Eyring RT60 per band (s); one value when absorption is broadband. */
-  rt60Bands: number[];
-  bandsHz: number[] | null;
-  /** When the tail starts (s), or null. */
-  transitionS: number | null;
-  /** Per mic, per band: the tail's energy per sample at the transition and whether it came from the images. */
-  tail: Array<Array<{ level: number; fromImages: boolean }>>;
-  /** Direct-path delay per mic, in samples (fractional). */
-  directSamples: number[];
-}
-
-/** Simulates one room: one RIR per mic, plus facts about the simulation. */
-export function simulateRoomWithInfo(spec: RoomSpec): { rirs: Float32Array[]; info: SimulationInfo } {
-  const room = prepareRoom(spec);
-  const n = room.lengthSamples;
-  const fs = room.sampleRate;
-  const bands = room.beta[0].length;
-  const bandsHz = room.absorption.bandsHz;
-  const windowStartS = room.transitionS !== null ? matchingWindowStartS(room) : Infinity;
-  const nTr = room.transitionS !== null ? Math.min(n, Math.round(room.transitionS * fs)) : n;
-  const noise = room.transitionS !== null ? coherentNoise(room, n - nTr) : [];
-  const info: SimulationInfo = { images: [], rt60Bands: room.rt60Bands, bandsHz, transitionS: room.transitionS, tail: [], directSamples: [] };
-
-  const rirs = room.mics.map((_, mic) => {
-    const ism = imageSources(room, mic, windowStartS);
-    info.images.push(ism.images);
-    info.directSamples.push(ism.directSamples);
-    const acc = ism.acc;
-    if (room.transitionS !== null) {
-      const tail = tailBands(room, ism, mic, windowStartS);
-      info.tail.push(tail.map((t) => ({ level: t.level, fromImages: ism.windowImages >= MIN_WINDOW_IMAGES })));
-      const u = noise[mic];
-      for (let b = 0; b < bands; b++) {
-        const { level, decayPerSample } = tail[b];
-        const amp0 = Math.sqrt(level);
-        const step = Math.exp(-decayPerSample / 2);
-        let env = amp0;
-        for (let i = nTr; i < n; i++, env *= step) acc[i * bands + b] += env * u[i - nTr];
-      }
-    } else info.tail.push([]);
-    let out: Float64Array;
-    if (bands === 1) out = acc;
-    else out = combineBands(acc, bands, bandsHz!, n, fs);
-    if (room.highpassHz > 0) allenBerkleyHighpass(out, room.highpassHz, fs);
-    return Float32Array.from(out);
-  });
-  return { rirs, info };
-}
-
 /**
  * Sums per-band impulse trains through the complementary octave-band split (theory.ts bandGains),
  * zero-phase in the frequency domain. The transform is padded by 0.1 s so the split's short
@@ -580,16 +660,15 @@ function combineBands(acc: Float64Array, bands: number, bandsHz: number[], n: nu
   const size = nextPow2(n + Math.max(256, Math.ceil(0.1 * fs)));
   const fft = fftOf(size);
   const half = size / 2;
-  const gains: number[][] = [];
-  for (let bin = 0; bin <= half; bin++) gains.push(bandGains(bandsHz, (bin * fs) / size));
   const sum = new Float64Array(2 * size);
   const spec = new Float64Array(2 * size);
   const x = new Float64Array(size);
+  const gains = gainTable(bandsHz, fs, size);
   for (let b = 0; b < bands; b++) {
     for (let i = 0; i < n; i++) x[i] = acc[i * bands + b];
     fft.realTransform(spec, x);
     for (let bin = 0; bin <= half; bin++) {
-      const g = gains[bin][b];
+      const g = gains[bin * bands + b];
       if (g === 0) continue;
       sum[2 * bin] += g * spec[2 * bin];
       sum[2 * bin + 1] += g * spec[2 * bin + 1];
@@ -601,6 +680,55 @@ function combineBands(acc: Float64Array, bands: number, bandsHz: number[], n: nu
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = time[2 * i];
   return out;
+}
+
+/** Facts about one simulation, for metadata and tests. */
+export interface SimulationInfo {
+  /** Image sources used, per mic (after pruning). */
+  images: number[];
+  /** Eyring RT60 per band (s); one value when absorption is broadband. */
+  rt60Bands: number[];
+  bandsHz: number[] | null;
+  /** When the tail starts (s), or null. */
+  transitionS: number | null;
+  /** Per mic: the tail's bands, energy per sample at the transition per band, and whether it was matched to the images. */
+  tail: Array<{ bandsHz: number[]; level: number[]; fromImages: boolean } | null>;
+  /** Direct-path delay per mic, in samples (fractional). */
+  directSamples: number[];
+}
+
+/** Simulates one room: one RIR per mic, plus facts about the simulation. */
+export function simulateRoomWithInfo(spec: RoomSpec): { rirs: Float32Array[]; info: SimulationInfo } {
+  const room = prepareRoom(spec);
+  const n = room.lengthSamples;
+  const fs = room.sampleRate;
+  const bands = room.beta[0].length;
+  const bandsHz = room.absorption.bandsHz;
+  const tailOn = room.transitionS !== null;
+  const windowStartS = tailOn ? matchingWindowStartS(room) : Infinity;
+  const nTr = tailOn ? Math.min(n, Math.round(room.transitionS! * fs)) : n;
+  const tailLength = n - nTr;
+  const margin = Math.ceil(TAIL_MARGIN_S * fs);
+  const noise = tailOn && tailLength > 0 ? coherentNoise(room, nextPow2(tailLength + 2 * margin), tailLength + 2 * margin) : [];
+  const info: SimulationInfo = { images: [], rt60Bands: room.rt60Bands, bandsHz, transitionS: room.transitionS, tail: [], directSamples: [] };
+
+  const rirs = room.mics.map((_, mic) => {
+    const ism = imageSources(room, mic, windowStartS);
+    info.images.push(ism.images);
+    info.directSamples.push(ism.directSamples);
+    const out = bands === 1 ? ism.acc : combineBands(ism.acc, bands, bandsHz!, n, fs);
+    if (tailOn && tailLength > 0) {
+      const probe = out.slice(0, nTr);
+      if (room.highpassHz > 0) allenBerkleyHighpass(probe, room.highpassHz, fs);
+      const plan = planTail(room, probe, ism.windowImages, mic, windowStartS);
+      info.tail.push({ bandsHz: plan.bandsHz, level: plan.level, fromImages: plan.fromImages });
+      const tail = synthesizeTail(plan, noise[mic], margin, tailLength, fs);
+      for (let i = 0; i < tailLength; i++) out[nTr + i] += tail[i];
+    } else info.tail.push(null);
+    if (room.highpassHz > 0) allenBerkleyHighpass(out, room.highpassHz, fs);
+    return Float32Array.from(out);
+  });
+  return { rirs, info };
 }
 
 /**

@@ -15,7 +15,7 @@ export interface AbsorptionTable {
 
 function checkAlpha(a: unknown, where: string): number {
   if (typeof a !== "number" || !Number.isFinite(a) || a < 0 || a > 1) {
-    throw new RangeError(`absorption ${where} must be a number in [0, 1], got ${JSON.stringify(a)}`);
+    throw new RangeError(`absorption${where ? ` ${where}` : ""} must be a number in [0, 1], got ${JSON.stringify(a)}`);
   }
   return a;
 }
@@ -152,11 +152,21 @@ export function autoLengthS(rt60S: number): number {
 }
 
 /**
- * Amplitude-complementary octave-band split: band b's gain is cos² of (π/2 × the log2-frequency
- * distance to its centre, in units of the spacing to the neighbouring centre), so the gains sum to
- * 1 at every frequency (a zero-phase, perfectly reconstructing split: a room whose bands all
- * absorb alike gives the same RIR as broadband absorption). The first band extends to DC, the last
- * to Nyquist. Same idea as pyroomacoustics' OctaveBandsFactory (cosine-shaped bands).
+ * Crossover width between neighbouring bands, as a fraction of their spacing in log-frequency:
+ * half an octave for octave bands, centred on the geometric mean of the two centres, so each band
+ * is pure for ±1/4 octave around its centre (a full-octave cos² crossover lets a slowly decaying
+ * band dominate its neighbour's octave late in the decay: +14–24% on octave-band T20 when adjacent
+ * bands' RT60s differ by 2×; this split keeps it near standard octave filters' own leakage).
+ */
+export const CROSSOVER_FRACTION = 0.5;
+
+/**
+ * Amplitude-complementary band split: between centres b and b+1 the gains cross over as cos² /
+ * sin² across the middle CROSSOVER_FRACTION of the log-frequency interval, and are 1 / 0 outside
+ * it, so the gains sum to 1 at every frequency (a zero-phase, perfectly reconstructing split: a
+ * room whose bands all absorb alike gives the same RIR as broadband absorption). The first band
+ * extends to DC, the last to Nyquist. The idea of pyroomacoustics' OctaveBandsFactory (cosine
+ * crossovers), with narrower crossovers.
  */
 export function bandGains(bandsHz: number[], frequencyHz: number): number[] {
   const gains = new Array<number>(bandsHz.length).fill(0);
@@ -171,9 +181,10 @@ export function bandGains(bandsHz: number[], frequencyHz: number): number[] {
   }
   let b = 0;
   while (frequencyHz > bandsHz[b + 1]) b++;
-  // Between centres b and b+1: position in log-frequency 0..1.
+  // Position between centres b and b+1 in log-frequency, 0..1, then across the crossover, 0..1.
   const x = Math.log2(frequencyHz / bandsHz[b]) / Math.log2(bandsHz[b + 1] / bandsHz[b]);
-  const c = Math.cos((Math.PI / 2) * x);
+  const y = Math.min(1, Math.max(0, (x - (1 - CROSSOVER_FRACTION) / 2) / CROSSOVER_FRACTION));
+  const c = Math.cos((Math.PI / 2) * y);
   gains[b] = c * c;
   gains[b + 1] = 1 - c * c;
   return gains;

@@ -60,7 +60,11 @@ export interface RoomSpec {
   sample_rate: number;
   /** Speed of sound, m/s (343 at about 20 °C). */
   c_m_s: number;
-  /** Highest reflection order simulated by image sources (absent = no order limit). */
+  /**
+   * Highest reflection order simulated by image sources (absent = no order limit). With the tail on,
+   * leave it unset: the tail's level is matched to the images just before the transition, and an
+   * order limit that removes them starves the tail.
+   */
   max_order?: number;
   /** Image sources arriving later than this (s) are left out (absent = no time limit). */
   max_time_s?: number;

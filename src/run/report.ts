@@ -46,6 +46,7 @@ export function planReport(recipe: Recipe, plan: Plan, sourceCount: number, skip
     "",
     table([...byOp.entries()].sort().map(([k, v]) => [k, v.items, h(v.outS), ((100 * v.items) / Math.max(1, plan.items.length)).toFixed(1) + "%"]), ["op", "items", "hours", "share"]),
   ];
+  for (const w of plan.warnings) lines.push(`note: ${w}`);
   if (plan.balance) {
     lines.push(
       "",

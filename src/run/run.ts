@@ -12,11 +12,11 @@ import type { Recipe } from "../recipe/schema.js";
 import { checkInput } from "../sources/index.js";
 import type { ItemError, PlannedItem } from "../types.js";
 import { writeFileAtomic } from "../writers/atomic.js";
-import { FilesSink } from "../writers/files.js";
-import { itemRecord, nemoManifest, readRecords, type ItemRecord, type ManifestWriter } from "../writers/manifest.js";
+import { itemRecord, readRecords, type ItemRecord, type ManifestWriter } from "../writers/manifest.js";
 import { nemoEntry, nemoLines } from "../writers/nemo.js";
-import type { ShardSink } from "../writers/sink.js";
-import { WebDatasetSink } from "../writers/webdataset.js";
+import { nemoTarredConfigSnippet, writeNemoTarredMetadata } from "../writers/nemo-tarred.js";
+import type { ShardRecord, ShardSink } from "../writers/sink.js";
+import { checkSplits, makeGlobalManifests, makeManifests, makeSink, splitDir, splitPrefix, type OutputFormat } from "./formats.js";
 import { buildBanks, buildCatalog, type Banks, type Catalog } from "./catalog.js";
 import { Progress } from "./progress.js";
 import {
@@ -37,6 +37,7 @@ import {
 import { addItemStats, describeStats, mergeStats, type StatsByOp } from "./stats.js";
 
 export { INDEX_FILE, STATE_DIR, VERSION } from "./state.js";
+export { splitDir } from "./formats.js";
 
 export interface RunOptions {
   limit?: number;
@@ -69,17 +70,14 @@ export interface RunSummary {
   items: { planned: number; written: number; errors: number; resumed_shards: number };
 }
 
-/** The folder a split's shards and manifests go to: a sub-folder when the plan has several splits. */
-export function splitDir(outDir: string, splits: string[], split: string): string {
-  return splits.length > 1 ? path.join(outDir, split) : outDir;
-}
-
 /** Everything up to the plan: reads inputs and banks, probes durations. No output is written. */
 export async function prepare(recipe: Recipe, opts: { limit?: number } = {}): Promise<Prepared> {
   for (const input of recipe.inputs) await checkInput(input);
   const banks = await buildBanks(recipe);
   const catalog = await buildCatalog(recipe);
   const plan = makePlan(recipe, catalog.utterances, banks.catalog, opts.limit);
+  const bad = checkSplits(recipe.output.format, plan.splits);
+  if (bad) throw new RunError(`output.format ${recipe.output.format}: ${bad}`, 2);
   return { catalog, banks, plan };
 }
 
@@ -120,6 +118,7 @@ function planFile(recipe: Recipe, prepared: Prepared): PlanFile {
     planned_items: plan.items.length,
     source_utterances: catalog.utterances.length,
     catalog_errors: [...catalog.errors, ...plan.errors],
+    warnings: plan.warnings,
   };
 }
 
@@ -156,7 +155,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
     for (const idx of prevIndexes) for (const e of Object.values(idx.shards)) if (!done.has(e.shard) && !(await shardProblem(outDir, e))) done.set(e.shard, e);
   }
   await writeFileAtomic(path.join(outDir, PLAN_FILE), JSON.stringify(planFile(recipe, prepared), null, 1) + "\n");
-  await cleanTemp(outDir, plan.splits);
+  await cleanTemp(outDir);
   const index: IndexFile = { version: VERSION, plan_hash: plan.hash, worker, wall_s: 0, shards: {} };
   for (const s of mine) {
     const e = done.get(s.index);
@@ -210,15 +209,21 @@ interface ExecuteOptions {
 async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan[], opts: ExecuteOptions): Promise<void> {
   const { plan, banks } = prepared;
   const outDir = recipe.output.path;
-  const tarred = recipe.output.format === "webdataset";
-  const wantNemo = recipe.output.manifests.includes("nemo");
+  const format = recipe.output.format as OutputFormat;
+  // webdataset shards get NeMo sharded manifests here; nemo_tarred's sink writes its own.
+  const shardManifests = format === "webdataset" && recipe.output.manifests.includes("nemo");
+  const planShards = plan.shards.map((s) => ({ index: s.index, split: s.split, local: s.local, items: s.end - s.start }));
+  let currentErrors = 0;
   // One sink per split, each writing into its split's folder.
   const sinks = new Map<string, ShardSink>();
   const sinkFor = (split: string): ShardSink => {
     let sink = sinks.get(split);
     if (!sink) {
-      const dir = splitDir(outDir, plan.splits, split);
-      sink = tarred ? new WebDatasetSink(dir, recipe.output.name) : new FilesSink(dir);
+      const expectedItems = (local: number) => {
+        const s = plan.shards.find((x) => x.split === split && x.local === local)!;
+        return s.end - s.start - currentErrors;
+      };
+      sink = makeSink({ format, outDir, splits: plan.splits, split, name: recipe.output.name, shards: planShards, expectedItems });
       sinks.set(split, sink);
     }
     return sink;
@@ -243,6 +248,7 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
     }
     const nErr = results.filter(isItemError).length;
     opts.onErrors(current.errors.length + nErr);
+    currentErrors = current.errors.length + nErr;
     let audioS = 0;
     for (const r of results) {
       if (isItemError(r)) {
@@ -258,14 +264,14 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
     }
     progress.update(results.length - nErr, nErr, audioS);
     if (!job.last) return;
-    const committed = await sink!.commit();
-    const prefix = plan.splits.length > 1 ? `${job.shard.split}/` : "";
+    const committed: ShardRecord & { manifest?: string } = await sink!.commit();
+    const prefix = splitPrefix(plan.splits, job.shard.split, format);
     // The shard's item records and NeMo manifest first, then the index entry that makes the
     // shard count as complete: a crash in between leaves the shard to be redone.
     const records = `${STATE_DIR}/items-${String(job.shard.index).padStart(6, "0")}.jsonl`;
     await writeFileAtomic(path.join(outDir, records), current.records.map((r) => JSON.stringify(r) + "\n").join(""));
-    let manifest: string | undefined;
-    if (wantNemo && tarred) {
+    let manifest: string | undefined = committed.manifest ? prefix + committed.manifest : undefined;
+    if (shardManifests) {
       manifest = `${prefix}sharded_manifests/manifest_${job.shard.local}.json`;
       await writeFileAtomic(path.join(outDir, manifest), nemoLines(current.records.map((r) => nemoEntry(r.meta, r.audio, r.shard))));
     }
@@ -273,8 +279,10 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
       shard: job.shard.index,
       split: job.shard.split,
       local: job.shard.local,
-      ...committed,
       files: committed.files.map((f) => prefix + f),
+      sha256: committed.sha256,
+      bytes: committed.bytes,
+      items: committed.items,
       records,
       ...(manifest ? { manifest } : {}),
       errors: current.errors,
@@ -283,6 +291,7 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
       stats: current.stats,
     });
     current = null;
+    currentErrors = 0;
   };
 
   try {
@@ -308,19 +317,14 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
 
 /** Streams every shard's item records, in plan order, into the manifests the plan asks for. */
 async function writeManifests(outDir: string, plan: PlanFile, entries: ShardIndexEntry[]): Promise<void> {
-  const writers: ManifestWriter[] = [];
-  const bySplit = new Map<string, ManifestWriter[]>();
-  for (const split of plan.splits) {
-    const opts = { outDir: splitDir(outDir, plan.splits, split), tarred: plan.output.format === "webdataset" };
-    const list: ManifestWriter[] = [];
-    if (plan.output.manifests.includes("nemo")) list.push(nemoManifest(opts));
-    bySplit.set(split, list);
-    writers.push(...list);
-  }
+  const format = plan.output.format as OutputFormat;
+  const global = makeGlobalManifests(format, plan.output.manifests, outDir);
+  const bySplit = new Map(plan.splits.map((sp) => [sp, makeManifests(format, plan.output.manifests, outDir, plan.splits, sp)]));
+  const writers = [...global, ...[...bySplit.values()].flat()];
   if (!writers.length) return;
   try {
     for (const e of entries) {
-      const list = bySplit.get(e.split)!;
+      const list = [...global, ...bySplit.get(e.split)!];
       for await (const rec of readRecords(path.join(outDir, e.records))) for (const w of list) await w.add(rec);
     }
     for (const w of writers) await w.finish();
@@ -363,6 +367,24 @@ export async function finalize(outDir: string, info: { wallS?: number; threads?:
     await writeFileAtomic(path.join(outDir, INDEX_FILE), JSON.stringify(combined, null, 1) + "\n");
   }
   await writeManifests(outDir, plan, entries);
+  const notes: string[] = [...(plan.warnings ?? [])];
+  if (plan.output.format === "nemo_tarred") {
+    for (const sp of plan.splits) {
+      const es = entries.filter((e) => e.split === sp);
+      const dir = splitDir(outDir, plan.splits, sp, plan.output.format);
+      const counts = es.map((e) => e.items);
+      if (new Set(counts).size > 1) notes.push(`split ${sp}: NeMo shards hold ${Math.min(...counts)}–${Math.max(...counts)} items (some items failed; see errors.jsonl); NeMo may hang on uneven shards under DDP`);
+      await writeNemoTarredMetadata(dir, {
+        numShards: es.length,
+        numSamplesPerShard: Math.max(0, ...counts),
+        shuffle: true,
+        shuffleSeed: plan.seed,
+        forceCodec: plan.output.audio,
+        created: new Date(0),
+      });
+      notes.push(`NeMo config for ${sp}:\n${nemoTarredConfigSnippet(dir, es.length, sp === "train" ? "train_ds" : "validation_ds")}`);
+    }
+  }
   const errors = [...plan.catalog_errors, ...entries.flatMap((e) => e.errors)].sort(byId);
   await writeFileAtomic(path.join(outDir, "errors.jsonl"), errors.map((e) => JSON.stringify(e) + "\n").join(""));
 
@@ -401,6 +423,7 @@ export async function finalize(outDir: string, info: { wallS?: number; threads?:
     // Process-wide (worker threads included), in MB; for a merge, of the merging process.
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     output: { path: outDir, format: plan.output.format, audio: plan.output.audio, bytes: entries.reduce((n, e) => n + e.bytes, 0) },
+    ...(notes.length ? { notes } : {}),
   };
   await writeFileAtomic(path.join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return summary;

@@ -59,6 +59,7 @@ export interface PlanFile {
   source_utterances: number;
   /** Items skipped before any audio was read (catalog and filter errors). */
   catalog_errors: ItemError[];
+  warnings: string[];
 }
 
 export function indexPath(outDir: string, worker: number, count: number): string {
@@ -112,13 +113,14 @@ export async function shardProblem(outDir: string, e: ShardIndexEntry): Promise<
   }
 }
 
-/** Removes temporary files a crashed run left behind (never a final file). */
-export async function cleanTemp(outDir: string, splits: string[]): Promise<void> {
-  const bases = [outDir, ...splits.map((sp) => path.join(outDir, sp))];
-  const dirs = [path.join(outDir, STATE_DIR), ...bases.flatMap((b) => [b, path.join(b, "sharded_manifests"), path.join(b, "audio")])];
-  for (const dir of dirs) {
-    if (!existsSync(dir)) continue;
-    for (const name of await readdir(dir)) if (/^\..*\.tmp-\d+$/.test(name)) await rm(path.join(dir, name), { force: true });
+/** Removes temporary files (`.<name>.tmp-<pid>`, `.kaldi-sort-<pid>/`) a crashed run left behind. */
+export async function cleanTemp(outDir: string, depth = 4): Promise<void> {
+  if (!existsSync(outDir)) return;
+  for (const e of await readdir(outDir, { withFileTypes: true })) {
+    const full = path.join(outDir, e.name);
+    if (/^\..*\.tmp-\d+$/.test(e.name)) await rm(full, { force: true, recursive: true });
+    else if (e.isDirectory() && /^\.kaldi-sort-\d+$/.test(e.name)) await rm(full, { force: true, recursive: true });
+    else if (e.isDirectory() && depth > 0 && e.name !== "report") await cleanTemp(full, depth - 1);
   }
 }
 
@@ -132,7 +134,12 @@ export async function removePreviousRun(outDir: string, indexes: IndexFile[], pl
     }
   }
   for (const sp of plan?.splits ?? []) splits.add(sp);
-  for (const sp of splits) await rm(path.join(outDir, sp, "nemo_manifest.json"), { force: true });
+  for (const sp of [...splits, "train", "validation", "test"]) {
+    for (const f of ["nemo_manifest.json", "tarred_audio_manifest.json", "metadata.yaml", "metadata.jsonl", "lhotse", "data"]) {
+      // data/ is both Kaldi's data dir and hf_parquet's folder: both are ours when an index exists.
+      await rm(path.join(outDir, sp, f), { force: true, recursive: true });
+    }
+  }
   for (const f of ["errors.jsonl", "summary.json", INDEX_FILE, PLAN_FILE]) await rm(path.join(outDir, f), { force: true });
   await rm(path.join(outDir, STATE_DIR), { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { readRecords } from "../writers/manifest.js";
 import { listTar } from "../writers/tar.js";
+import { splitDir } from "./formats.js";
 import { INDEX_FILE, PLAN_FILE, readJson, shardProblem, type IndexFile, type PlanFile } from "./state.js";
 
 export interface VerifyReport {
@@ -40,23 +41,27 @@ export async function verify(outDir: string): Promise<VerifyReport> {
     if (records.length !== e.items) problems.push(`shard ${s.index}: ${records.length} item records, index says ${e.items}`);
     if (records.length + e.errors.length !== s.items) problems.push(`shard ${s.index}: ${records.length} written + ${e.errors.length} errors ≠ ${s.items} planned`);
     items += records.length;
-    if (e.files.length === 1 && e.files[0].endsWith(".tar")) {
-      const members = await listTar(path.join(outDir, e.files[0]));
+    const tar = e.files.find((f) => f.endsWith(".tar"));
+    if (tar) {
+      const members = await listTar(path.join(outDir, tar));
       const names = new Set(members.map((m) => m.name));
-      for (const r of records) if (!names.has(r.audio)) problems.push(`shard ${s.index}: ${r.audio} not in ${e.files[0]}`);
+      // Records name audio relative to the shard's folder; tar members have no folder.
+      for (const r of records) if (!names.has(path.basename(r.audio))) problems.push(`shard ${s.index}: ${r.audio} not in ${tar}`);
       const audio = members.filter((m) => /\.(flac|wav)$/.test(m.name)).length;
       if (audio !== records.length) problems.push(`shard ${s.index}: ${audio} audio members, ${records.length} records`);
       if (e.manifest) {
         const lines = await jsonl(path.join(outDir, e.manifest));
         if (lines.length !== records.length) problems.push(`${e.manifest}: ${lines.length} lines, ${records.length} items`);
-        for (const l of lines) if (!names.has(l.audio_filepath)) problems.push(`${e.manifest}: ${l.audio_filepath} not in ${e.files[0]}`);
+        for (const l of lines) if (!names.has(l.audio_filepath)) problems.push(`${e.manifest}: ${l.audio_filepath} not in ${tar}`);
       }
     }
   }
   if (plan.output.manifests.includes("nemo")) {
     let lines = 0;
-    for (const sp of plan.splits) {
-      const file = path.join(outDir, plan.splits.length > 1 ? sp : "", "nemo_manifest.json");
+    const name = plan.output.format === "nemo_tarred" ? "tarred_audio_manifest.json" : "nemo_manifest.json";
+    const dirs = new Set(plan.splits.map((sp) => splitDir(outDir, plan.splits, sp, plan.output.format)));
+    for (const d of dirs) {
+      const file = path.join(d, name);
       try {
         lines += (await jsonl(file)).length;
       } catch {

@@ -6,6 +6,7 @@ import { readCommonVoice, prepareCommonVoice } from "./commonvoice.js";
 import { STAT_CONCURRENCY, checkAudioFiles } from "./files.js";
 import { prepareFolder, readFolder } from "./folder.js";
 import { prepareKaldi, readKaldi } from "./kaldi.js";
+import { prepareLhotse, readLhotse } from "./lhotse.js";
 import { prepareLibrispeech, readLibrispeech } from "./librispeech.js";
 import { prepareNemo, readNemo } from "./nemo.js";
 import type { InputSpec } from "./schema.js";
@@ -35,6 +36,9 @@ export async function checkInput(spec: InputSpec): Promise<void> {
     case "folder":
       await prepareFolder(root);
       return;
+    case "lhotse":
+      await prepareLhotse(root, spec.supervisions);
+      return;
   }
 }
 
@@ -51,6 +55,8 @@ function reader(spec: InputSpec, ctx: InputContext): AsyncGenerator<ReaderItem> 
       return readCommonVoice(root, spec.tsv, ctx);
     case "folder":
       return readFolder(root, spec.audio_field, spec.text_field, ctx);
+    case "lhotse":
+      return readLhotse(root, spec.supervisions, ctx);
   }
 }
 

@@ -102,8 +102,25 @@ const folderInput = z
   })
   .describe("An audio folder with metadata.");
 
+const lhotseInput = z
+  .strictObject({
+    format: z.literal("lhotse").describe("Lhotse manifests (JSONL; `.gz` suffix means gzip)."),
+    path: pathField(
+      "A cuts manifest (`cuts.jsonl.gz`, MonoCuts with their recording inlined) or a recordings manifest (`recordings.jsonl.gz`, joined with its supervisions). Recordings need exactly one `file` source (relative source paths are relative to the working directory, as in Lhotse); recordings with transforms and other source types are skipped as errors. Text, language, speaker, gender and word alignments (`alignment.word`) are read; `custom` is carried to the output metadata, and `custom.split` or a split in the file name (`…_cuts_dev-clean.jsonl.gz`) sets the split.",
+    ),
+    supervisions: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "With a recordings manifest: its supervisions manifest, relative to the recordings manifest's directory. By default the file named like it with `recordings` replaced by `supervisions`.",
+      ),
+    ...common,
+  })
+  .describe("Lhotse recordings + supervisions, or cuts.");
+
 export const inputSchema = z
-  .discriminatedUnion("format", [nemoInput, kaldiInput, librispeechInput, commonvoiceInput, folderInput])
+  .discriminatedUnion("format", [nemoInput, kaldiInput, librispeechInput, commonvoiceInput, folderInput, lhotseInput])
   .describe(
     "One input corpus; `format` selects the reader. Entries with a missing audio file, a malformed line, a missing required field, an empty transcript or a repeated id are skipped and recorded in errors.jsonl; a missing manifest or directory stops the run before any work.",
   );

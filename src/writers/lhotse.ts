@@ -117,17 +117,29 @@ export interface LhotseManifestOptions extends ManifestOptions {
   dir?: string;
   /** Write `.jsonl.gz` (default) or plain `.jsonl` (indexable; what `pipe:` inputs need). */
   gzip?: boolean;
+  /**
+   * true (default): one set of files per split, `<dir>/<split or "all">/`. false: every record into
+   * `<dir>/` (when the caller already gives each split its own output folder).
+   */
+  bySplit?: boolean;
 }
 
-/** `<dir>/<split or "all">/<kind>.jsonl[.gz]`, relative to the output folder. */
-export function lhotseManifestPath(kind: LhotseManifestKind, split: string | undefined, opts: { dir?: string; gzip?: boolean } = {}): string {
-  return path.posix.join(opts.dir ?? "lhotse", split ?? "all", `${kind}.jsonl${opts.gzip === false ? "" : ".gz"}`);
+/** `<dir>/<split or "all">/<kind>.jsonl[.gz]` (or `<dir>/<kind>.jsonl[.gz]` with bySplit false), relative to the output folder. */
+export function lhotseManifestPath(
+  kind: LhotseManifestKind,
+  split: string | undefined,
+  opts: { dir?: string; gzip?: boolean; bySplit?: boolean } = {},
+): string {
+  const file = `${kind}.jsonl${opts.gzip === false ? "" : ".gz"}`;
+  const dir = opts.dir ?? "lhotse";
+  return opts.bySplit === false ? path.posix.join(dir, file) : path.posix.join(dir, split ?? "all", file);
 }
 
 /**
  * One Lhotse manifest kind over the item records, one file per split (`lhotse/train/cuts.jsonl.gz`,
- * `lhotse/all/…` for items without a split), lines in plan order. The audio must exist as files
- * (records from FilesSink, KaldiWavSink or HfAudioFolderSink): sources are absolute file paths.
+ * `lhotse/all/…` for items without a split) unless `bySplit` is false, lines in plan order. The audio
+ * must exist as files (records from FilesSink, KaldiWavSink or HfAudioFolderSink): sources are absolute
+ * file paths.
  */
 export class LhotseManifest implements ManifestWriter {
   private readonly files = new Map<string, TextFileWriter>();

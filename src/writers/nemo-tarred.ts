@@ -87,11 +87,10 @@ export class NemoTarredSink implements ShardSink {
 
   async commit(): Promise<NemoTarredShardRecord> {
     const want = this.expected(this.shard);
-    if (this.entries.length !== want) {
+    const got = this.entries.length;
+    if (got !== want) {
       await this.abort();
-      throw new Error(
-        `NeMo tarred: shard ${this.shard} got ${this.entries.length} items but must hold exactly ${want} (NeMo needs equal counts per shard)`,
-      );
+      throw new Error(`NeMo tarred: shard ${this.shard} got ${got} items but must hold exactly ${want} (NeMo needs equal counts per shard)`);
     }
     await this.file!.write(tarEnd());
     const { sha256, bytes } = await this.file!.commit();

@@ -76,3 +76,28 @@ export async function listTar(file: string): Promise<Array<{ name: string; size:
   }
   return out;
 }
+
+/** The bytes of one member of a tar file (reads the headers, then only that member). */
+export async function readTarMember(file: string, member: string): Promise<Uint8Array> {
+  const { open } = await import("node:fs/promises");
+  const fh = await open(file, "r");
+  try {
+    const header = new Uint8Array(BLOCK);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(header, 0, BLOCK, pos);
+      if (bytesRead < BLOCK || header.every((b) => b === 0)) break;
+      const name = Buffer.from(header.subarray(0, 100)).toString("latin1").replace(/\0.*$/s, "");
+      const size = parseInt(Buffer.from(header.subarray(124, 136)).toString("latin1").replace(/\0.*$/s, "").trim() || "0", 8);
+      if (name === member) {
+        const data = new Uint8Array(size);
+        await fh.read(data, 0, size, pos + BLOCK);
+        return data;
+      }
+      pos += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    }
+  } finally {
+    await fh.close();
+  }
+  throw new Error(`${member} not in ${file}`);
+}

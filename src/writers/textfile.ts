@@ -5,10 +5,14 @@ import { once } from "node:events";
 import { createGzip, type Gzip } from "node:zlib";
 import { AtomicFile } from "./atomic.js";
 
+/** Text gathered before it goes to the compressor (few stream round trips). */
+const TEXT_CHUNK_CHARS = 1 << 18;
 /** Bytes gathered before they go to disk (bounded memory, few syscalls). */
 const FLUSH_BYTES = 1 << 20;
 
 export class TextFileWriter {
+  private text: string[] = [];
+  private textChars = 0;
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
   private gzipError: Error | null = null;
@@ -39,13 +43,24 @@ export class TextFileWriter {
   }
 
   async write(text: string): Promise<void> {
+    this.text.push(text);
+    this.textChars += text.length;
+    if (this.textChars >= TEXT_CHUNK_CHARS) await this.encodeText();
+  }
+
+  /** Gathered text → bytes (through gzip when compressing) → file once enough has piled up. */
+  private async encodeText(): Promise<void> {
     if (this.gzipError) throw this.gzipError;
-    const bytes = Buffer.from(text, "utf8");
-    if (this.gzip) {
-      if (!this.gzip.write(bytes)) await once(this.gzip, "drain");
-    } else {
-      this.pending.push(bytes);
-      this.pendingBytes += bytes.length;
+    if (this.text.length) {
+      const bytes = Buffer.from(this.text.join(""), "utf8");
+      this.text = [];
+      this.textChars = 0;
+      if (this.gzip) {
+        if (!this.gzip.write(bytes)) await once(this.gzip, "drain");
+      } else {
+        this.pending.push(bytes);
+        this.pendingBytes += bytes.length;
+      }
     }
     if (this.pendingBytes >= FLUSH_BYTES) await this.flush();
   }
@@ -65,6 +80,7 @@ export class TextFileWriter {
 
   /** Ends the gzip stream (if any), flushes, fsyncs and renames to the final name. */
   async commit(): Promise<{ sha256: string; bytes: number }> {
+    await this.encodeText();
     if (this.gzip) {
       const ended = once(this.gzip, "end");
       this.gzip.end();
@@ -77,6 +93,7 @@ export class TextFileWriter {
 
   async abort(): Promise<void> {
     this.gzip?.destroy();
+    this.text = [];
     this.pending = [];
     await this.file.abort();
   }

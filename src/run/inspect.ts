@@ -143,7 +143,7 @@ export async function inspect(outDir: string, opts: InspectOptions = {}): Promis
 </section>`);
   }
   const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>augment report: ${esc(path.basename(outDir))}</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>augment report: ${esc(path.basename(outDir))}</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:1400px}
 section{border-top:1px solid #ccc;padding:1em 0}

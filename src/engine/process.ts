@@ -87,7 +87,7 @@ export class ItemProcessor {
           sampleRate: this.cfg.sampleRate,
           resource: (ref) => resources.get(`${ref.kind}/${ref.bank}/${ref.id}`)!,
         };
-        const out = op.apply(x, params, ctx);
+        const out = await op.apply(x, params, ctx);
         x = out.audio;
         measured = out.measured;
       } catch (e: any) {

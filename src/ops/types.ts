@@ -63,6 +63,12 @@ export interface OpDefinition<Config = any, Params extends PlannedOp = any> {
   /** Speaker-id prefix this op adds (Kaldi's `sp1.1-` convention), or undefined. */
   speakerPrefix?(config: Config, params: Params): string | undefined;
   resources?(params: Params): ResourceRef[];
-  /** Engine time: pure DSP. */
-  apply(audio: Float32Array, params: Params, ctx: ApplyContext): OpOutput;
+  /**
+   * Engine time: pure DSP. May return a promise (ops that hand audio to an external codec):
+   * the engine runs a batch's items concurrently, so such an op can gather one batch's requests
+   * into one external process.
+   */
+  apply(audio: Float32Array, params: Params, ctx: ApplyContext): OpOutput | Promise<OpOutput>;
+  /** Checks, once before any work, what the op needs outside the process (e.g. a codec binary). Throws a one-line Error. */
+  preflight?(config: Config): void | Promise<void>;
 }

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { createCpuEngine, resolveWorkers, type BatchResult } from "../engine/cpu/pool.js";
 import { isItemError, type EngineConfig } from "../engine/process.js";
+import { getOp } from "../ops/registry.js";
 import { makePlan, type Plan, type ShardPlan } from "../plan/plan.js";
 import type { Recipe } from "../recipe/schema.js";
 import { checkInput } from "../sources/index.js";
@@ -73,12 +74,25 @@ export interface RunSummary {
 /** Everything up to the plan: reads inputs and banks, probes durations. No output is written. */
 export async function prepare(recipe: Recipe, opts: { limit?: number } = {}): Promise<Prepared> {
   for (const input of recipe.inputs) await checkInput(input);
+  await preflightOps(recipe);
   const banks = await buildBanks(recipe);
   const catalog = await buildCatalog(recipe);
   const plan = makePlan(recipe, catalog.utterances, banks.catalog, opts.limit);
   const bad = checkSplits(recipe.output.format, plan.splits);
   if (bad) throw new RunError(`output.format ${recipe.output.format}: ${bad}`, 2);
   return { catalog, banks, plan };
+}
+
+/** Each op's one-time check of what it needs (e.g. a codec binary): one clear error before any work. */
+export async function preflightOps(recipe: Recipe): Promise<void> {
+  for (const [i, step] of recipe.chain.entries()) {
+    const op = getOp(step.op);
+    try {
+      await op.preflight?.(step.config);
+    } catch (e: any) {
+      throw new RunError(`chain[${i}].${step.op}: ${e?.message ?? e}`, 2);
+    }
+  }
 }
 
 function engineConfig(recipe: Recipe, banks: Banks): EngineConfig {

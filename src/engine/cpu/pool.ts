@@ -24,9 +24,12 @@ class InlineEngine implements Engine {
     this.processor = new ItemProcessor(cfg);
   }
   async process(items: PlannedItem[]): Promise<BatchResult> {
-    const out: BatchResult = [];
-    for (const it of items) out.push(await this.processor.process(it));
-    return out;
+    // Concurrently, as the worker threads do (see worker.ts).
+    return Promise.all(
+      items.map((it) =>
+        this.processor.process(it).catch((e: any) => ({ id: it.outId, source: it.utt.audio.path, stage: "augment" as const, reason: `internal error: ${e?.message ?? e}` })),
+      ),
+    );
   }
   async close(): Promise<void> {}
 }

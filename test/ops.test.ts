@@ -11,7 +11,8 @@ import { lcg, noiseSignal, speechLike } from "./helpers/fixtures.js";
 const SR = 16000;
 
 function ctxWith(noise: Float32Array): ApplyContext {
-  return { sampleRate: SR, resource: () => noise };
+  const memos = new Map<string, unknown>();
+  return { sampleRate: SR, resource: () => noise, memo: <T>(k: string, f: () => T) => (memos.has(k) ? (memos.get(k) as T) : (memos.set(k, f()), memos.get(k) as T)) };
 }
 
 function params(over: Partial<NoiseParams>): NoiseParams {

@@ -153,7 +153,6 @@ class Scratch {
   readonly shifted = new Int16Array(BLOCK_SIZE);
   readonly fullWindow = tukeyWindow(BLOCK_SIZE, new Float64Array(BLOCK_SIZE));
   readonly partialWindow = new Float64Array(BLOCK_SIZE);
-  readonly windowed = new Float64Array(BLOCK_SIZE);
   readonly autoc = new Float64Array(MAX_LPC_ORDER + 1);
   readonly lpc = new Float64Array(MAX_LPC_ORDER * MAX_LPC_ORDER);
   readonly lpcError = new Float64Array(MAX_LPC_ORDER);
@@ -335,7 +334,7 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   // Pass 1 over the samples: their windowed autocorrelation, their OR and whether all are equal.
   const first = pcm[start];
   const win = n === BLOCK_SIZE ? s.fullWindow : tukeyWindow(n, s.partialWindow);
-  const { or, differs } = autocorrelate(pcm, start, n, win, s.windowed, s.autoc);
+  const { or, differs } = autocorrelate(pcm, start, n, win, s.autoc);
   if (differs === 0) {
     w.write(SUBFRAME_CONSTANT << 1, 8);
     w.writeSigned(first, BITS_PER_SAMPLE);
@@ -443,58 +442,35 @@ const autocorrelation = { or: 0, differs: 0 };
 /**
  * Lags 0..MAX_LPC_ORDER of the autocorrelation of pcm[start .. start+n) times the window, into
  * autoc; also the OR of the samples and the OR of each sample XOR the first (zero: constant block).
- * Two passes of two samples a step, lags 0..4 then 5..8 from the windowed samples kept in
- * `windowed`: with the previous samples in locals, nine lags at once need more registers than
- * there are and run slower.
+ * Two samples a step, the previous eight windowed samples in locals (MAX_LPC_ORDER is 8). An odd
+ * last sample is paired with a zero rather than handled after the loop: code that only the last
+ * block of a stream reaches made V8 deoptimize this function once per call.
  */
-function autocorrelate(
-  pcm: Int16Array,
-  start: number,
-  n: number,
-  win: Float64Array,
-  windowed: Float64Array,
-  autoc: Float64Array,
-): { or: number; differs: number } {
+function autocorrelate(pcm: Int16Array, start: number, n: number, win: Float64Array, autoc: Float64Array): { or: number; differs: number } {
   const first = pcm[start];
+  const last = n - 1;
   let or = 0;
   let differs = 0;
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0;
-  let p1 = 0, p2 = 0, p3 = 0, p4 = 0;
-  const even = n & ~1;
-  for (let i = 0; i < even; i += 2) {
+  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0, a8 = 0;
+  let p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0, p6 = 0, p7 = 0, p8 = 0;
+  for (let i = 0; i < n; i += 2) {
+    const next = i < last ? i + 1 : i;
     const xa = pcm[start + i];
-    const xb = pcm[start + i + 1];
+    const xb = pcm[start + next];
     or |= xa | xb;
     differs |= (xa ^ first) | (xb ^ first);
     const u = xa * win[i];
-    const v = xb * win[i + 1];
-    windowed[i] = u;
-    windowed[i + 1] = v;
+    const v = i < last ? xb * win[next] : 0;
     a0 += u * u + v * v;
     a1 += u * p1 + v * u;
     a2 += u * p2 + v * p1;
     a3 += u * p3 + v * p2;
     a4 += u * p4 + v * p3;
-    p4 = p2; p3 = p1; p2 = u; p1 = v;
-  }
-  let a5 = 0, a6 = 0, a7 = 0, a8 = 0;
-  let q1 = 0, q2 = 0, q3 = 0, q4 = 0, q5 = 0, q6 = 0, q7 = 0, q8 = 0;
-  for (let i = 0; i < even; i += 2) {
-    const u = windowed[i];
-    const v = windowed[i + 1];
-    a5 += u * q5 + v * q4;
-    a6 += u * q6 + v * q5;
-    a7 += u * q7 + v * q6;
-    a8 += u * q8 + v * q7;
-    q8 = q6; q7 = q5; q6 = q4; q5 = q3; q4 = q2; q3 = q1; q2 = u; q1 = v;
-  }
-  if (even < n) {
-    const xa = pcm[start + even];
-    or |= xa;
-    differs |= xa ^ first;
-    const v = xa * win[even];
-    a0 += v * v; a1 += v * p1; a2 += v * p2; a3 += v * p3; a4 += v * p4;
-    a5 += v * q4; a6 += v * q5; a7 += v * q6; a8 += v * q7;
+    a5 += u * p5 + v * p4;
+    a6 += u * p6 + v * p5;
+    a7 += u * p7 + v * p6;
+    a8 += u * p8 + v * p7;
+    p8 = p6; p7 = p5; p6 = p4; p5 = p3; p4 = p2; p3 = p1; p2 = u; p1 = v;
   }
   autoc[0] = a0; autoc[1] = a1; autoc[2] = a2; autoc[3] = a3; autoc[4] = a4;
   autoc[5] = a5; autoc[6] = a6; autoc[7] = a7; autoc[8] = a8;

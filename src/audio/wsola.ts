@@ -88,8 +88,8 @@ function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, length: n
   return s0 + s1 + (s2 + s3);
 }
 
-/** Box-filtered, decimated copy (mean of each `factor` samples) and prefix sums of its squares. */
-function decimate(x: Float32Array, factor: number): { signal: Float32Array; energy: Float64Array } {
+/** Box-filtered, decimated copy: the mean of each `factor` samples. */
+function decimate(x: Float32Array, factor: number): Float32Array {
   const signal = new Float32Array(Math.floor(x.length / factor));
   const scale = 1 / factor;
   for (let i = 0; i < signal.length; i++) {
@@ -97,13 +97,7 @@ function decimate(x: Float32Array, factor: number): { signal: Float32Array; ener
     for (let k = 0, b = i * factor; k < factor; k++) acc += x[b + k];
     signal[i] = acc * scale;
   }
-  return { signal, energy: prefixEnergy(signal) };
-}
-
-function prefixEnergy(x: Float32Array): Float64Array {
-  const energy = new Float64Array(x.length + 1);
-  for (let i = 0; i < x.length; i++) energy[i + 1] = energy[i] + x[i] * x[i];
-  return energy;
+  return signal;
 }
 
 /**
@@ -114,7 +108,7 @@ function prefixEnergy(x: Float32Array): Float64Array {
  * the normalised correlation of lag centre + d is written at scores[d + span].
  */
 function searchLevel(
-  level: { signal: Float32Array; energy: Float64Array },
+  signal: Float32Array,
   factor: number,
   natural: number,
   centre: number,
@@ -132,10 +126,14 @@ function searchLevel(
   let best = -1;
   let bestScore = -Infinity;
   if (scores) scores.fill(-Infinity);
+  // Candidates are consecutive decimated indices, so their energies slide: one full sum, then
+  // one sample in and one out per candidate.
+  let e = 0;
+  for (let i = 0, c = t + kFirst; i < length; i++) e += signal[c + i] * signal[c + i];
   for (let k = kFirst, pos = natural + k * factor; pos <= last; k++, pos += factor) {
     const c = t + k;
-    const d = dot(level.signal, t, level.signal, c, length);
-    const e = level.energy[c + length] - level.energy[c];
+    if (k > kFirst) e += signal[c + length - 1] * signal[c + length - 1] - signal[c - 1] * signal[c - 1];
+    const d = dot(signal, t, signal, c, length);
     const score = e > 0 ? d / Math.sqrt(e) : 0;
     if (scores) scores[pos - centre + span] = score;
     if (score > bestScore || (score === bestScore && Math.abs(pos - centre) < Math.abs(best - centre))) {
@@ -161,9 +159,8 @@ export function wsola(x: Float32Array, o: WsolaOptions): Float32Array {
   const pad = Math.ceil((frame + tolerance + 2 * hop + 2 * FD_TAPS + 2 * COARSE) / COARSE) * COARSE;
   const padded = new Float32Array(x.length + 2 * pad);
   padded.set(x, pad);
-  const full = { signal: padded, energy: prefixEnergy(padded) };
-  const coarse = decimate(padded, COARSE);
   const middle = decimate(padded, MIDDLE);
+  const coarse = decimate(middle, COARSE / MIDDLE);
   const lastStart = padded.length - frame - FD_TAPS - 2 * COARSE;
 
   const window = new Float32Array(frame);
@@ -190,7 +187,7 @@ export function wsola(x: Float32Array, o: WsolaOptions): Float32Array {
       // coarse best), then full rate within 2 lags of the middle best.
       const b1 = searchLevel(coarse, COARSE, natural, nominal, tolerance, lo, hi, frame / COARSE, null);
       const b2 = searchLevel(middle, MIDDLE, natural, b1, COARSE, lo, hi, frame / MIDDLE, null);
-      const b3 = searchLevel(full, 1, natural, b2, FINE_SPAN, lo - 1, hi + 1, frame, fineScores);
+      const b3 = searchLevel(padded, 1, natural, b2, FINE_SPAN, lo - 1, hi + 1, frame, fineScores);
       let frac = 0;
       const i = b3 - b2 + FINE_SPAN;
       if (i > 0 && i < 2 * FINE_SPAN) {

@@ -10,6 +10,8 @@ import { loadRecipe } from "../recipe/load.js";
 import type { Recipe } from "../recipe/schema.js";
 import { planReport, runReport } from "../run/report.js";
 import { finalize, prepare, run, RunError, VERSION } from "../run/run.js";
+import { simulateBank } from "../rooms/bank.js";
+import { simulateSchema } from "../rooms/sample.js";
 import { inspect } from "../run/inspect.js";
 import { verify } from "../run/verify.js";
 import { checkInput, SourceError } from "../sources/index.js";
@@ -150,6 +152,59 @@ program
       const summary = await finalize(path.resolve(out));
       process.stdout.write(runReport(summary) + "\n");
       for (const note of (summary.notes as string[] | undefined) ?? []) process.stdout.write(`\n${note}\n`);
+    } catch (e) {
+      fail(e);
+    }
+  });
+
+function numbers(name: string, n?: number) {
+  return (v: string) => {
+    const xs = v.split(",").map((t) => Number(t.trim()));
+    if (xs.some((x) => !Number.isFinite(x)) || (n !== undefined && xs.length !== n)) throw new InvalidArgumentError(`${name} takes ${n ?? "comma-separated"} numbers, like ${n === 3 ? "3,3,2.4" : "0.2,1.2"}`);
+    return xs;
+  };
+}
+
+const rir = program.command("rir").description("Room impulse responses.");
+rir
+  .command("simulate")
+  .description("Simulate a RIR bank (shoebox rooms, image-source method + statistical late tail): WAV files, metadata.jsonl (room, positions, absorption, target and measured RT60/DRR/C50) and a contact sheet PNG.")
+  .requiredOption("--out <dir>", "bank folder to write")
+  .option("--count <n>", "number of RIRs", intArg("--count", 1), 100)
+  .option("--seed <n>", "seed (rooms are the same as a recipe's simulated bank with this seed and --name)", intArg("--seed"), 0)
+  .option("--name <name>", "bank name (part of the random keys, like a recipe's rir_banks name)", "rooms")
+  .option("--rt60 <min,max>", "target RT60 range in seconds", numbers("--rt60", 2))
+  .option("--room-min <x,y,z>", "smallest room in metres", numbers("--room-min", 3))
+  .option("--room-max <x,y,z>", "largest room in metres", numbers("--room-max", 3))
+  .option("--distance <min,max>", "source–mic distance range in metres", numbers("--distance", 2))
+  .option("--min-wall <m>", "smallest distance of source and mics to any wall", Number)
+  .option("--sample-rate <hz>", "sample rate of the RIRs", intArg("--sample-rate", 1000), 16000)
+  .option("--figures <kind>", "sheet | each | both | none", "sheet")
+  .option("--wav <kind>", "float32 | pcm16", "float32")
+  .action(async (o: { out: string; count: number; seed: number; name: string; rt60?: number[]; roomMin?: number[]; roomMax?: number[]; distance?: number[]; minWall?: number; sampleRate: number; figures: string; wav: string }) => {
+    try {
+      const config: Record<string, unknown> = { count: o.count };
+      if (o.rt60) config.rt60_s = o.rt60;
+      if (o.roomMin || o.roomMax) config.room_m = { min: o.roomMin ?? [3, 3, 2.4], max: o.roomMax ?? [10, 8, 4] };
+      if (o.distance) config.distance_m = o.distance;
+      if (o.minWall !== undefined) config.min_wall_distance_m = o.minWall;
+      const parsed = simulateSchema.safeParse(config);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) process.stderr.write(`error: ${issue.path.join(".") || "ranges"}: ${issue.message}\n`);
+        process.exit(2);
+      }
+      if (!["sheet", "each", "both", "none"].includes(o.figures) || !["float32", "pcm16"].includes(o.wav)) throw new RunError("--figures is sheet|each|both|none and --wav float32|pcm16", 2);
+      const summary = await simulateBank({
+        count: o.count,
+        outDir: path.resolve(o.out),
+        seed: o.seed,
+        name: o.name,
+        config: parsed.data,
+        sampleRate: o.sampleRate,
+        figures: o.figures as "sheet",
+        wav: o.wav as "float32",
+      });
+      process.stdout.write(JSON.stringify(summary, null, 2) + "\n");
     } catch (e) {
       fail(e);
     }

@@ -4,7 +4,10 @@ import { floatToInt16 } from "../audio/decode.js";
 import { DecodeError } from "../audio/decoded.js";
 import { encodeFlac } from "../audio/flac.js";
 import { peakAbs } from "../audio/measure.js";
+import { resample } from "../audio/resample.js";
 import { encodeWav } from "../audio/wav.js";
+import { simulateRoom } from "../rooms/simulate.js";
+import type { RoomSpec } from "../rooms/types.js";
 import { getOp } from "../ops/registry.js";
 import type { ApplyContext, Measured, ResourceRef } from "../ops/types.js";
 import type { ItemError, ItemMeta, PlannedItem, ProcessedItem, WordTime } from "../types.js";
@@ -13,8 +16,8 @@ import { AudioCache, firstNonFinite, loadBankAudio, loadSource } from "./load.js
 export interface EngineConfig {
   sampleRate: number;
   audio: "flac" | "wav";
-  /** bank name → id → file, per kind. */
-  banks: { noise: Record<string, Record<string, string>>; rir: Record<string, Record<string, string>> };
+  /** bank name → id → file (or a room to simulate), per kind. */
+  banks: { noise: Record<string, Record<string, string | RoomSpec>>; rir: Record<string, Record<string, string | RoomSpec>> };
   /** Bound on cached bank audio per engine instance. */
   cacheMb: number;
 }
@@ -52,15 +55,32 @@ export class ItemProcessor {
     this.cache = new AudioCache(cfg.cacheMb * 1024 * 1024);
   }
 
+  private readonly memos = new Map<string, unknown>();
+
   private async loadResources(refs: ResourceRef[]): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const ref of refs) {
-      const file = this.cfg.banks[ref.kind][ref.bank]?.[ref.id];
-      if (!file) throw new Error(`${ref.kind} "${ref.id}" not in bank "${ref.bank}"`);
+      const source = ref.room ?? this.cfg.banks[ref.kind][ref.bank]?.[ref.id];
+      if (!source) throw new Error(`${ref.kind} "${ref.id}" not in bank "${ref.bank}"`);
       const key = `${ref.kind}/${ref.bank}/${ref.id}`;
-      out.set(key, await this.cache.get(key, () => loadBankAudio(file, this.cfg.sampleRate)));
+      out.set(key, await this.cache.get(key, async () => (typeof source === "string" ? loadBankAudio(source, this.cfg.sampleRate) : this.simulate(source))));
     }
     return out;
+  }
+
+  /** A simulated RIR (first mic), at the engine's rate. */
+  private simulate(room: RoomSpec): Float32Array {
+    const h = simulateRoom(room)[0];
+    return room.sample_rate === this.cfg.sampleRate ? h : resample(h, room.sample_rate, this.cfg.sampleRate);
+  }
+
+  private memo<T>(key: string, compute: () => T): T {
+    if (!this.memos.has(key)) {
+      // Bounded: these are small per-resource facts; a huge bank only re-computes after a reset.
+      if (this.memos.size > 100_000) this.memos.clear();
+      this.memos.set(key, compute());
+    }
+    return this.memos.get(key) as T;
   }
 
   async process(item: PlannedItem): Promise<ProcessedItem | ItemError> {
@@ -86,6 +106,7 @@ export class ItemProcessor {
         const ctx: ApplyContext = {
           sampleRate: this.cfg.sampleRate,
           resource: (ref) => resources.get(`${ref.kind}/${ref.bank}/${ref.id}`)!,
+          memo: (key, compute) => this.memo(key, compute),
         };
         const out = await op.apply(x, params, ctx);
         x = out.audio;

@@ -2,6 +2,7 @@
 // makes every random choice, and an engine-time kernel that is a pure function of audio + params.
 import type { z } from "zod";
 import type { Rng } from "../plan/rng.js";
+import type { RoomSpec } from "../rooms/types.js";
 import type { PlannedOp } from "../types.js";
 
 /** What a sampler may look at: plan-time facts, never audio. */
@@ -16,9 +17,11 @@ export interface SampleContext {
 
 export interface BankEntry {
   id: string;
+  /** The file, or "" for a simulated RIR (then `room` says how to make it). */
   path: string;
   category: string;
   durationS: number;
+  room?: RoomSpec;
 }
 
 export interface BankCatalog {
@@ -26,17 +29,21 @@ export interface BankCatalog {
   rir: Map<string, BankEntry[]>;
 }
 
-/** A piece of audio an op needs at engine time (loaded, resampled and cached by the engine). */
+/** A piece of audio an op needs at engine time (loaded or simulated, resampled and cached by the engine). */
 export interface ResourceRef {
   kind: "noise" | "rir";
   bank: string;
   id: string;
+  /** A room to simulate instead of a bank file (inline simulation; `id` must identify it). */
+  room?: RoomSpec;
 }
 
 export interface ApplyContext {
   sampleRate: number;
   /** Audio of the resources the op declared, at the recipe's sample rate. */
   resource(ref: ResourceRef): Float32Array;
+  /** A value computed once per engine for a key (e.g. a RIR's measured RT60), then reused. */
+  memo<T>(key: string, compute: () => T): T;
 }
 
 export type Measured = Record<string, number | string | boolean>;

@@ -196,9 +196,10 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
   // Banks: unique names, existing folders, and every op's bank reference resolves.
   const bankNames = { noise: new Set<string>(), rir: new Set<string>() };
   for (const [kind, list, field] of [["noise", parsed.noise_banks, "noise_banks"], ["rir", parsed.rir_banks, "rir_banks"]] as const) {
-    list.forEach((b, i) => {
+    list.forEach((b: { name: string; path?: string }, i) => {
       if (bankNames[kind].has(b.name)) errors.push(err(loc, [field, i, "name"], `duplicate bank name "${b.name}"`));
       bankNames[kind].add(b.name);
+      if (b.path === undefined) return; // a simulated bank
       b.path = path.resolve(cwd, b.path);
       if (!existsSync(b.path)) errors.push(err(loc, [field, i, "path"], `folder not found: ${b.path}`));
     });

@@ -2,6 +2,7 @@
 // README's recipe reference (rendered by reference.ts). Op parameter schemas live with their ops.
 import { z } from "zod";
 import { balanceSchema } from "../plan/balance.js";
+import { simulateSchema } from "../rooms/sample.js";
 import { inputSchema } from "../sources/schema.js";
 
 const bankSchema = z
@@ -19,6 +20,23 @@ const bankSchema = z
   .strict();
 
 /** Output layouts: where the audio goes, and which manifests can point at it. */
+const rirBankSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, "bank names use letters, digits, `_` and `-`")
+      .describe("Name that ops refer to (`bank:`)."),
+    path: z
+      .string()
+      .optional()
+      .describe("Folder of RIR files (any rate; resampled), sub-folders as categories, or a `metadata.jsonl` with `id`, `path` lines (what `augment rir simulate` writes)."),
+    simulate: simulateSchema
+      .optional()
+      .describe("Or simulate the bank: shoebox rooms by the image-source method with a statistical late tail, drawn from these ranges with the recipe's seed."),
+  })
+  .strict()
+  .refine((b) => (b.path === undefined) !== (b.simulate === undefined), { message: "give a RIR bank either `path` or `simulate`" });
+
 export const OUTPUT_FORMATS = ["webdataset", "files", "nemo_tarred", "lhotse_shar", "kaldi", "hf_audiofolder", "hf_parquet"] as const;
 /** Formats that write audio as individual files (which file-based manifests need). */
 export const FILE_FORMATS = new Set(["files", "kaldi", "hf_audiofolder"]);
@@ -88,7 +106,7 @@ export const recipeSchema = z
     sample_rate: z.number().int().min(8000).max(192000).default(16000).describe("Output sample rate in Hz; inputs are resampled to it."),
     inputs: z.array(inputSchema).min(1).describe("Source corpora (see the input formats below)."),
     noise_banks: z.array(bankSchema).default([]).describe("Noise banks that `noise` ops draw from."),
-    rir_banks: z.array(bankSchema).default([]).describe("Room impulse response banks that `reverb` ops draw from."),
+    rir_banks: z.array(rirBankSchema).default([]).describe("Room impulse response banks that `reverb` ops draw from: folders, or simulated rooms."),
     copies: z.number().int().min(1).max(1000).default(1).describe("Augmented copies of each source utterance (each with its own draws)."),
     balance: balanceSchema.optional(),
     splits: z
@@ -133,6 +151,7 @@ export type RecipeData = z.infer<typeof recipeSchema>;
 export type OutputSpec = z.infer<typeof outputSchema>;
 export type EngineSpec = z.infer<typeof engineSchema>;
 export type BankSpec = z.infer<typeof bankSchema>;
+export type RirBankSpec = z.infer<typeof rirBankSchema>;
 
 /** One validated chain entry. */
 export interface ChainStep {

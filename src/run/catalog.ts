@@ -4,7 +4,9 @@ import { probeAudioFile } from "../audio/decode.js";
 import { loadBank } from "../banks/bank.js";
 import { loadAudioFile } from "../engine/load.js";
 import type { EngineConfig } from "../engine/process.js";
-import type { BankCatalog } from "../ops/types.js";
+import type { BankCatalog, BankEntry } from "../ops/types.js";
+import { rirId } from "../rooms/bank.js";
+import { roomRng, sampleRoom, type SimulateConfig } from "../rooms/sample.js";
 import type { Recipe } from "../recipe/schema.js";
 import { readInput } from "../sources/index.js";
 import type { ItemError, Utterance } from "../types.js";
@@ -75,14 +77,27 @@ export interface Banks {
   files: EngineConfig["banks"];
 }
 
+/**
+ * A simulated RIR bank: room i is drawn from the keys (recipe seed, bank name, i), the same as
+ * `augment rir simulate` uses, so a recipe and a pre-generated bank give the same rooms.
+ */
+export function simulatedBank(seed: number, name: string, config: SimulateConfig, sampleRate: number): BankEntry[] {
+  const entries: BankEntry[] = [];
+  for (let i = 0; i < config.count; i++) {
+    const room = sampleRoom(roomRng(seed, name, i), config, { sampleRate });
+    entries.push({ id: rirId(i, config.count), path: "", category: "simulated", durationS: room.length_s, room });
+  }
+  return entries;
+}
+
 export async function buildBanks(recipe: Recipe): Promise<Banks> {
   const catalog: BankCatalog = { noise: new Map(), rir: new Map() };
   const files: EngineConfig["banks"] = { noise: {}, rir: {} };
   for (const [kind, list] of [["noise", recipe.noise_banks], ["rir", recipe.rir_banks]] as const) {
-    for (const b of list) {
-      const entries = await loadBank(b.path);
+    for (const b of list as Array<{ name: string; path?: string; simulate?: SimulateConfig }>) {
+      const entries = b.simulate ? simulatedBank(recipe.seed, b.name, b.simulate, recipe.sample_rate) : await loadBank(b.path!);
       catalog[kind].set(b.name, entries);
-      files[kind][b.name] = Object.fromEntries(entries.map((e) => [e.id, e.path]));
+      files[kind][b.name] = Object.fromEntries(entries.map((e) => [e.id, e.room ?? e.path]));
     }
   }
   return { catalog, files };

@@ -117,7 +117,7 @@ export function warpEnvelope(x: Float32Array, sampleRate: number, ratio: number 
       const rho = ratioAt(centers[f]);
       if (rho === 1) continue;
       const A = poly[f];
-      for (let k = 0; k < bins; k++) invEnv[k] = Math.hypot(A[2 * k], A[2 * k + 1]);
+      for (let k = 0; k < bins; k++) invEnv[k] = Math.sqrt(A[2 * k] * A[2 * k] + A[2 * k + 1] * A[2 * k + 1]);
       const s = specs[f];
       for (let k = 0; k < bins; k++) {
         // E(k / rho) / E(k) = |A(k)| / |A(k / rho)|

@@ -1,10 +1,19 @@
 // In-process FLAC encoder for mono 16-bit PCM: deterministic bytes, no dependency.
 // Format: RFC 9639 (Free Lossless Audio Codec). Model choices follow libFLAC's `-5` preset
 // (stream_encoder.c, lpc.c): 4096-sample blocks, tukey(0.5) window, LPC up to order 8 with
-// 12-bit coefficients, best LPC order guessed from the Levinson–Durbin error, best FIXED order
-// guessed from summed absolute residuals, Rice partition order searched per subframe.
-// Unlike libFLAC, Rice parameters and the final CONSTANT/VERBATIM/FIXED/LPC choice use exact bit
-// counts, which also lets the writer's output be checked against the plan bit for bit.
+// 12-bit coefficients, LPC order guessed from the Levinson–Durbin error, Rice partition order
+// (up to 8) and Rice parameters chosen by libFLAC's estimate from partition sums of the residual.
+//
+// It runs once per output file, so it is built for speed, with about four passes over a block:
+//  1. windowed autocorrelation, together with the constant-block and wasted-bits checks;
+//  2. every 8th residual of the best FIXED predictor (the one with the least residual energy,
+//     predicted from the autocorrelation) and of the LPC predictor, Rice-estimated to pick which
+//     of the two to compute (both on a tie, neither when raw samples look smaller);
+//  3. the chosen residual, with its finest partition sums in the same loop (coarser partitions
+//     are merged from them, parameters follow in closed form);
+//  4. the Rice codes, written once with no branch on their length; a subframe that turns out
+//     larger than VERBATIM is rewound and stored raw.
+// Hot loops use int32 arithmetic on typed arrays and reuse module-level scratch buffers.
 
 import { createHash } from "node:crypto";
 
@@ -81,10 +90,6 @@ class BitWriter {
     this.view = new DataView(this.bytes.buffer);
   }
 
-  get bitPosition(): number {
-    return this.pos * 8 + this.accBits;
-  }
-
   /** Appends the low `n` bits of `value` (0 ≤ n ≤ 32, value < 2^n unsigned). */
   write(value: number, n: number): void {
     const total = this.accBits + n;
@@ -157,8 +162,6 @@ class Scratch {
   readonly lpc = new Float64Array(MAX_LPC_ORDER * MAX_LPC_ORDER);
   readonly lpcError = new Float64Array(MAX_LPC_ORDER);
   readonly levinson = new Float64Array(MAX_LPC_ORDER);
-  /** Estimated bits per residual sample of the order lpcAnalysis picked. */
-  lpcBitsPerSample = 0;
   /** Quantized LPC coefficients, zero past the order so that one 8-tap loop serves every order. */
   readonly qlp = new Int32Array(MAX_LPC_ORDER);
   readonly fixed = new Coding();
@@ -358,9 +361,9 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   const maxP = maxPartitionOrder(n);
 
   // Candidates: the FIXED order whose residual has the least energy (from the autocorrelation) and
-  // libFLAC's LPC choice. Every SAMPLE_STEP-th residual of both is Rice-estimated first; only the
-  // candidates that this leaves within DECIDE_MARGIN of the best are computed in full, and the Rice
-  // estimates from their partition sums decide.
+  // libFLAC's LPC choice. Every SAMPLE_STEP-th residual of both is Rice-estimated first and only
+  // the candidate that looks smaller is computed in full (both on a tie, neither when VERBATIM
+  // looks smaller); Rice estimates from its partition sums then confirm it against VERBATIM.
   const fixedOrder = n > 4 ? bestFixedOrder(s.autoc) : -1;
   let lpcOrder = n > 2 * MAX_LPC_ORDER ? lpcAnalysis(n, s) : 0;
   let precision = 0;
@@ -376,9 +379,9 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
     sampledRiceBits(x, n, fixedOrder, s.qlp, lpcOrder, shift);
     const fixedBits = headerBits + fixedOrder * bps + sampled.fixed;
     const lpcBits = headerBits + lpcOrder * (bps + precision) + 4 + 5 + sampled.lpc;
-    const limit = Math.min(fixedBits, lpcBits, verbatimBits) * (1 + DECIDE_MARGIN);
-    tryFixed = fixedBits <= limit;
-    tryLpc = lpcBits <= limit;
+    const least = Math.min(fixedBits, lpcBits, verbatimBits);
+    tryFixed = fixedBits === least;
+    tryLpc = lpcBits === least;
   }
 
   let bestType = SUBFRAME_VERBATIM;
@@ -433,9 +436,6 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   if (wasted > 0) w.write(1, wasted);
   for (let i = 0; i < n; i++) w.writeSigned(x[i], bps);
 }
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const DECIDE_MARGIN: number = (globalThis as any).FLAC_MARGIN ?? 0;
 
 const autocorrelation = { or: 0, differs: 0 };
 
@@ -636,7 +636,7 @@ function fixedResidual(x: Int16Array, n: number, order: number, c: Coding, maxP:
 /**
  * Levinson–Durbin on s.autoc (libFLAC's FLAC__lpc_compute_lp_coefficients), leaving predictor
  * coefficients for every order in s.lpc. Returns the order libFLAC's FLAC__lpc_compute_best_order
- * would pick (its expected bits per sample in s.lpcBitsPerSample), or 0 when LPC is useless.
+ * would pick, or 0 when LPC is useless.
  */
 function lpcAnalysis(n: number, s: Scratch): number {
   const autoc = s.autoc;
@@ -671,7 +671,6 @@ function lpcAnalysis(n: number, s: Scratch): number {
   const overheadPerOrder = BITS_PER_SAMPLE + QLP_PRECISION;
   let bestOrder = 1;
   let bestBits = Infinity;
-  let bestPerSample = 0;
   for (let order = 1; order <= maxOrder; order++) {
     const e = errors[order - 1];
     const bitsPerSample = e < 0 ? 1e32 : expectedBitsPerSample(e, n);
@@ -679,10 +678,8 @@ function lpcAnalysis(n: number, s: Scratch): number {
     if (bits < bestBits) {
       bestBits = bits;
       bestOrder = order;
-      bestPerSample = bitsPerSample;
     }
   }
-  s.lpcBitsPerSample = bestPerSample;
   return bestOrder;
 }
 

@@ -123,12 +123,12 @@ export function phaseVocoder(x: Float32Array, o: PhaseVocoderOptions): Float32Ar
         const f = sr - s0;
         const ar = X[2 * s0] + f * (X[2 * s0 + 2] - X[2 * s0]);
         const ai = X[2 * s0 + 1] + f * (X[2 * s0 + 3] - X[2 * s0 + 1]);
-        const aMag = Math.hypot(ar, ai);
+        const aMag = Math.sqrt(ar * ar + ai * ai);
         let tr = 1;
         let ti = 0;
         const pr = prev ? prev[2 * qi] : 0;
         const pi = prev ? prev[2 * qi + 1] : 0;
-        const pMag = Math.hypot(pr, pi);
+        const pMag = Math.sqrt(pr * pr + pi * pi);
         if (aMag === 0) {
           rotRe[r] = 1;
           rotIm[r] = 0;

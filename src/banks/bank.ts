@@ -2,7 +2,7 @@
 // metadata.jsonl listing them. Listing is sorted so the bank's order never depends on the
 // filesystem, which would change every draw.
 import { createReadStream, existsSync } from "node:fs";
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import pLimit from "p-limit";
@@ -69,11 +69,31 @@ async function readMetadata(root: string): Promise<BankEntry[]> {
   return entries;
 }
 
+/** A list file of `<id> <path>` lines (the layout of several public RIR sets); paths relative to the file. */
+async function readListFile(file: string): Promise<BankEntry[]> {
+  const entries: BankEntry[] = [];
+  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let lineNo = 0;
+  for await (const line of rl) {
+    lineNo++;
+    const t = line.trim();
+    if (!t || t.startsWith("#")) continue;
+    const m = /^(\S+)\s+(.+)$/.exec(t);
+    if (!m) throw new BankError(`${file}:${lineNo}: expected "<id> <path>"`);
+    const full = path.resolve(path.dirname(file), m[2]);
+    if (!existsSync(full)) throw new BankError(`${file}:${lineNo}: file not found: ${full}`);
+    entries.push({ id: m[1], path: full, category: "default", durationS: NaN });
+  }
+  return entries;
+}
+
 /** Lists a bank. Entries are sorted by id; durations are probed where the metadata lacks them. */
 export async function loadBank(root: string): Promise<BankEntry[]> {
   if (!existsSync(root)) throw new BankError(`bank folder not found: ${root}`);
   let entries: BankEntry[];
-  if (existsSync(path.join(root, "metadata.jsonl"))) {
+  if ((await stat(root)).isFile()) {
+    entries = await readListFile(root);
+  } else if (existsSync(path.join(root, "metadata.jsonl"))) {
     entries = await readMetadata(root);
   } else {
     const files = await listAudio(root);

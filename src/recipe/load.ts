@@ -201,7 +201,7 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
       bankNames[kind].add(b.name);
       if (b.path === undefined) return; // a simulated bank
       b.path = path.resolve(cwd, b.path);
-      if (!existsSync(b.path)) errors.push(err(loc, [field, i, "path"], `folder not found: ${b.path}`));
+      if (!existsSync(b.path)) errors.push(err(loc, [field, i, "path"], `not found: ${b.path}`));
     });
   }
   chain.forEach((step, i) => {

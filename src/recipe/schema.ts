@@ -29,7 +29,7 @@ const rirBankSchema = z
     path: z
       .string()
       .optional()
-      .describe("Folder of RIR files (any rate; resampled), sub-folders as categories, or a `metadata.jsonl` with `id`, `path` lines (what `augment rir simulate` writes)."),
+      .describe("Folder of RIR files (any rate; resampled; multi-channel files are averaged), sub-folders as categories, or a folder with a `metadata.jsonl` of `id`, `path` lines (what `augment rir simulate` writes), or a list file of `<id> <path>` lines."),
     simulate: simulateSchema
       .optional()
       .describe("Or simulate the bank: shoebox rooms by the image-source method with a statistical late tail, drawn from these ranges with the recipe's seed."),

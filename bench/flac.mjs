@@ -1,14 +1,33 @@
-// FLAC encoder benchmark: speed (× realtime on one core) and size against Debian's `flac -5`.
-// Build first: npx tsc -p tsconfig.json   Then: node bench/flac.mjs
+// FLAC encoder benchmark: speed (× realtime on one core) and size against Debian's `flac -5`,
+// and optionally against a baseline build of the encoder, timed interleaved in the same process.
+// Build first: npx tsc -p tsconfig.json   Then: node bench/flac.mjs [--runs N] [--baseline FILE.js]
 // Signals: espeak-ng speech (when espeak-ng and sox are installed), the same speech over a
 // recording-like noise floor, a synthetic formant "speech" signal (always), and full-scale white noise.
 // All at 16 kHz, mono, 16 bit. flac runs with --no-padding --no-seektable so that both files hold
 // the same metadata apart from flac's VORBIS_COMMENT; the "frames" column compares audio bytes only.
+//
+// Speed is CPU time of this process (process.cpuUsage), so other load on a shared machine skews it
+// less than wall time would: each run encodes a signal repeatedly for at least 0.25 s of CPU, the
+// figure is the median over --runs runs (default 7), and with --baseline the two encoders take turns
+// run by run, the first alternating. A baseline is any ES module exporting encodeFlac, e.g. an
+// older flac.ts built on its own (from the repository root):
+//   mkdir -p /tmp/flac-base && git show REV:src/audio/flac.ts > /tmp/flac-base/flac.ts &&
+//   npx tsc --strict --target es2022 --module nodenext --moduleResolution nodenext --types node \
+//     --typeRoots node_modules/@types --outDir /tmp/flac-base /tmp/flac-base/flac.ts
+//   node bench/flac.mjs --baseline /tmp/flac-base/flac.js
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { encodeFlac } from "../dist/audio/flac.js";
+
+const { values: options } = parseArgs({
+  options: { runs: { type: "string", default: "7" }, baseline: { type: "string" } },
+});
+const RUNS = Number(options.runs);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error(`--runs must be a positive integer, got ${options.runs}`);
+const baseline = options.baseline ? (await import(path.resolve(options.baseline))).encodeFlac : null;
 
 const SAMPLE_RATE = 16000;
 const dir = mkdtempSync(path.join(tmpdir(), "augment-bench-flac-"));
@@ -118,17 +137,40 @@ function referenceFlac(pcm) {
   return new Uint8Array(readFileSync(out));
 }
 
-function timeEncode(pcm) {
-  for (let k = 0; k < 3; k++) encodeFlac(pcm, SAMPLE_RATE); // warm up the JIT
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+/** CPU seconds per encode of pcm, over at least 0.25 s of CPU. */
+function timeOnce(encode, pcm) {
+  const start = cpuSeconds();
   let runs = 0;
-  const start = process.hrtime.bigint();
-  let elapsedS = 0;
-  while (elapsedS < 2 || runs < 5) {
-    encodeFlac(pcm, SAMPLE_RATE);
+  let elapsed = 0;
+  do {
+    encode(pcm, SAMPLE_RATE);
     runs++;
-    elapsedS = Number(process.hrtime.bigint() - start) / 1e9;
+    elapsed = cpuSeconds() - start;
+  } while (elapsed < 0.25);
+  return elapsed / runs;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Median CPU seconds per encode for each encoder, the encoders taking turns run by run. */
+function timeEncoders(encoders, pcm) {
+  for (const encode of encoders) for (let k = 0; k < 3; k++) encode(pcm, SAMPLE_RATE); // warm up the JIT
+  const times = encoders.map(() => []);
+  for (let run = 0; run < RUNS; run++) {
+    const order = encoders.map((_, i) => i);
+    if (run % 2) order.reverse();
+    for (const i of order) times[i].push(timeOnce(encoders[i], pcm));
   }
-  return elapsedS / runs;
+  return times.map(median);
 }
 
 const signals = [];
@@ -145,28 +187,54 @@ signals.push(["formant speech + noise floor -60 dBFS", addNoiseFloor(formant, -6
 signals.push(["white noise, full scale", whiteNoise(20, 11)]);
 
 const flacVersion = execFileSync("flac", ["--version"], { encoding: "utf8" }).trim();
-console.log(`encodeFlac vs ${flacVersion} -5, ${SAMPLE_RATE} Hz mono 16-bit, node ${process.version}, one core`);
 console.log(
-  ["signal".padEnd(40), "seconds", "×realtime", "Msamples/s", "ours B", "flac -5 B", "ratio", "frames ratio"].join("  "),
+  `encodeFlac vs ${flacVersion} -5, ${SAMPLE_RATE} Hz mono 16-bit, node ${process.version}, one core, ` +
+    `median of ${RUNS} runs (CPU time)${baseline ? `, baseline ${options.baseline}` : ""}`,
 );
+const header = ["signal".padEnd(40), "seconds", "×realtime", "Msamples/s"];
+if (baseline) header.push("base ×rt", "speedup");
+header.push("ours B");
+if (baseline) header.push("base B", "vs base");
+header.push("flac -5 B", "ratio", "frames ratio");
+console.log(header.join("  "));
+const totals = { seconds: 0, ours: 0, base: 0, oursBytes: 0, baseBytes: 0, refBytes: 0 };
 for (const [name, pcm] of signals) {
   const seconds = pcm.length / SAMPLE_RATE;
-  const perRunS = timeEncode(pcm);
+  const [perRunS, basePerRunS] = timeEncoders(baseline ? [encodeFlac, baseline] : [encodeFlac], pcm);
   const ours = encodeFlac(pcm, SAMPLE_RATE);
   const ref = referenceFlac(pcm);
   const ratio = ours.length / ref.length;
   const framesRatio = (ours.length - metadataBytes(ours)) / (ref.length - metadataBytes(ref));
-  console.log(
-    [
-      name.padEnd(40),
-      seconds.toFixed(1).padStart(7),
-      (seconds / perRunS).toFixed(0).padStart(9),
-      (pcm.length / perRunS / 1e6).toFixed(2).padStart(10),
-      String(ours.length).padStart(6),
-      String(ref.length).padStart(9),
-      ratio.toFixed(4).padStart(5),
-      framesRatio.toFixed(4).padStart(12),
-    ].join("  "),
+  const row = [
+    name.padEnd(40),
+    seconds.toFixed(1).padStart(7),
+    (seconds / perRunS).toFixed(0).padStart(9),
+    (pcm.length / perRunS / 1e6).toFixed(2).padStart(10),
+  ];
+  const baseBytes = baseline ? baseline(pcm, SAMPLE_RATE).length : 0;
+  if (baseline) row.push((seconds / basePerRunS).toFixed(0).padStart(8), (basePerRunS / perRunS).toFixed(2).padStart(7));
+  row.push(String(ours.length).padStart(6));
+  if (baseline) row.push(String(baseBytes).padStart(6), (ours.length / baseBytes).toFixed(4).padStart(7));
+  row.push(String(ref.length).padStart(9), ratio.toFixed(4).padStart(5), framesRatio.toFixed(4).padStart(12));
+  console.log(row.join("  "));
+  if (!name.startsWith("white noise")) {
+    totals.seconds += seconds;
+    totals.ours += perRunS;
+    totals.base += basePerRunS ?? 0;
+    totals.oursBytes += ours.length;
+    totals.baseBytes += baseBytes;
+    totals.refBytes += ref.length;
+  }
+}
+const summary = [
+  `speech-like signals together: ${(totals.seconds / totals.ours).toFixed(0)}× realtime`,
+  `${totals.oursBytes} B (${(totals.oursBytes / totals.refBytes).toFixed(4)} of flac -5)`,
+];
+if (baseline) {
+  summary.push(
+    `baseline ${(totals.seconds / totals.base).toFixed(0)}× realtime, speedup ${(totals.base / totals.ours).toFixed(2)}`,
+    `size vs baseline ${(totals.oursBytes / totals.baseBytes).toFixed(4)}`,
   );
 }
+console.log(summary.join(", "));
 rmSync(dir, { recursive: true, force: true });

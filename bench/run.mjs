@@ -117,6 +117,23 @@ for (const w of workerCounts) {
     `workers=${w}: augment ${a.toFixed(1)} s (${(audioS / a).toFixed(0)}x realtime, ${(audioS / 3600 / a).toFixed(4)} audio-h/s, peak RSS ${Math.max(...rss).toFixed(0)} MB) | numpy/scipy peer ${p.toFixed(1)} s (${(audioS / p).toFixed(0)}x realtime) | augment/peer speed ratio ${(p / a).toFixed(2)}`,
   );
 }
+// Inline room simulation (a new room per reverberated item) against the bank recipe, all threads:
+// how much of the run simulation costs (issue: inline simulation must not be the bottleneck).
+{
+  const inline = path.join(data, "recipe-inline-rooms.yaml");
+  writeFileSync(inline, readFileSync(recipe, "utf8").replace("  - reverb: {bank: rooms, p: 0.5}", "  - reverb: {simulate: {rt60_s: [0.2, 1.2]}, p: 0.5}"));
+  const w = Math.max(...workerCounts);
+  const walls = [];
+  for (let r = 0; r < runs; r++) {
+    const out = path.join(data, "out-inline-rooms");
+    rmSync(out, { recursive: true, force: true });
+    walls.push(timeCmd(process.execPath, [cliPath, "run", inline, "--workers", String(w), "--out", out, "--quiet"]).wallS);
+  }
+  const bankWall = results.augment[w].median_wall_s;
+  const inlineWall = median(walls);
+  results.inline_rooms = { workers: w, wall_s: walls, median_wall_s: inlineWall, bank_median_wall_s: bankWall, extra_share: (inlineWall - bankWall) / inlineWall };
+  console.log(`inline room simulation (reverb p=0.5, ${w} workers): ${inlineWall.toFixed(1)} s vs ${bankWall.toFixed(1)} s with a bank: simulation ≈ ${(100 * Math.max(0, inlineWall - bankWall) / inlineWall).toFixed(0)}% of the run`);
+}
 mkdirSync(path.join(here, "results"), { recursive: true });
 const stamp = results.date.slice(0, 10);
 writeFileSync(path.join(here, "results", `e2e-${stamp}.json`), JSON.stringify(results, null, 2) + "\n");

@@ -3,10 +3,9 @@
 import { describe, expect, it } from "vitest";
 import { semitoneRatio } from "../src/audio/pitch.js";
 import { pitchOp } from "../src/ops/pitch.js";
-import { cents, harmonicComplex, lpcFormants, measureF0, SR, synthVowel } from "./helpers/voice.js";
+import { applyOp, cents, harmonicComplex, lpcFormants, measureF0, SR, synthVowel } from "./helpers/voice.js";
 
 const log = (...parts: unknown[]) => console.log("[voice-pitch]", ...parts);
-const ctx = { sampleRate: SR, resource: () => new Float32Array(0) };
 
 const FORMANTS: Array<[number, number]> = [
   [600, 70],
@@ -21,7 +20,7 @@ describe("pitch op", () => {
     const x = harmonicComplex(n, 150);
     const f0In = measureF0(x, SR, 2000, n - 2000);
     for (const s of [-7, -3, 2, 5]) {
-      const y = pitchOp.apply(x, { op: "pitch", semitones: s, preserve_formants: false }, ctx).audio;
+      const y = applyOp(pitchOp, x, { op: "pitch", semitones: s, preserve_formants: false }).audio;
       const f0Out = measureF0(y, SR, 2000, n - 2000);
       const errorCents = cents(f0Out / f0In) - 100 * s;
       const durationError = Math.abs(y.length / n - 1);
@@ -34,8 +33,8 @@ describe("pitch op", () => {
   it("moves the formants with the pitch by default; preserve_formants keeps them (LPC, numpy)", () => {
     const x = synthVowel(SR, { f0Hz: () => 100, formants: () => FORMANTS });
     const cases = [-4, 4].flatMap((s) => [
-      { s, preserve: false, y: pitchOp.apply(x, { op: "pitch", semitones: s, preserve_formants: false }, ctx).audio },
-      { s, preserve: true, y: pitchOp.apply(x, { op: "pitch", semitones: s, preserve_formants: true }, ctx).audio },
+      { s, preserve: false, y: applyOp(pitchOp, x, { op: "pitch", semitones: s, preserve_formants: false }).audio },
+      { s, preserve: true, y: applyOp(pitchOp, x, { op: "pitch", semitones: s, preserve_formants: true }).audio },
     ]);
     const trim = (y: Float32Array) => y.subarray(2000, y.length - 2000);
     const [reference, ...measured] = lpcFormants([trim(x), ...cases.map((c) => trim(c.y))]);
@@ -58,6 +57,6 @@ describe("pitch op", () => {
     expect(pitchOp.mapTime).toBeUndefined();
     expect(pitchOp.durationFactor).toBeUndefined();
     const x = harmonicComplex(12345, 200);
-    expect(pitchOp.apply(x, { op: "pitch", semitones: 1.5, preserve_formants: true }, ctx).audio.length).toBe(12345);
+    expect(applyOp(pitchOp, x, { op: "pitch", semitones: 1.5, preserve_formants: true }).audio.length).toBe(12345);
   });
 });

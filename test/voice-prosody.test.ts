@@ -7,10 +7,9 @@ import { contourValue, prosody, prosodyMaps, PROSODY_GRID_S } from "../src/audio
 import { accentOp, accentSchema } from "../src/ops/accent.js";
 import { prosodyContour, prosodyOp, prosodySchema, type ProsodyParams } from "../src/ops/prosody.js";
 import { rngFor } from "../src/plan/rng.js";
-import { cents, clicks, harmonicComplex, lpcFormants, measureF0, SR, synthVowel } from "./helpers/voice.js";
+import { applyOp, cents, clicks, harmonicComplex, lpcFormants, measureF0, SR, synthVowel } from "./helpers/voice.js";
 
 const log = (...parts: unknown[]) => console.log("[voice-prosody]", ...parts);
-const ctx = { sampleRate: SR, resource: () => new Float32Array(0) };
 const banks = { noise: new Map(), rir: new Map() };
 const sampleCtx = (durationS: number) => ({ sampleRate: SR, durationS, banks, copy: 0 });
 
@@ -32,7 +31,7 @@ describe("prosody", () => {
     let worst = 0;
     for (let seed = 1; seed <= 4; seed++) {
       const params = prosodyOp.sample(config, rngFor(seed, "spk-clicks#0", 0), sampleCtx(durationS));
-      const y = prosodyOp.apply(x, params, ctx).audio;
+      const y = applyOp(prosodyOp, x, params).audio;
       const map = prosodyOp.mapTime!(params);
       let seedWorst = 0;
       for (const t of times) seedWorst = Math.max(seedWorst, Math.abs(peakTime(y, map(t), 0.04) - map(t)));
@@ -64,7 +63,7 @@ describe("prosody", () => {
       expect(v >= Math.min(...params.tempo) - 1e-12 && v <= Math.max(...params.tempo) + 1e-12).toBe(true);
     }
     const x = harmonicComplex(3 * SR, 150);
-    const y = prosodyOp.apply(x, params, ctx).audio;
+    const y = applyOp(prosodyOp, x, params).audio;
     expect(y.length).toBe(Math.round(time.forward(3) * SR));
     expect(Math.abs(y.length / x.length - prosodyOp.durationFactor!(params))).toBeLessThan(1 / x.length);
     expect(time.inverse(time.forward(1.234))).toBeCloseTo(1.234, 9);
@@ -73,13 +72,13 @@ describe("prosody", () => {
   it("moves pitch by the contour (constant +2 semitones: f0 within 5 cents) while tempo varies", () => {
     const x = harmonicComplex(3 * SR, 150);
     const params: ProsodyParams = { op: "prosody", step_s: 0.75, duration_s: 3, tempo: [1.1, 0.9, 1.15, 0.85, 1], semitones: [2, 2, 2, 2, 2], preserve_formants: false };
-    const y = prosodyOp.apply(x, params, ctx).audio;
+    const y = applyOp(prosodyOp, x, params).audio;
     const f0 = measureF0(y, SR, 2000, y.length - 2000);
     log(`constant +2 st contour, varying tempo: f0 150 -> ${f0.toFixed(3)} Hz, error ${(cents(f0 / 150) - 200).toFixed(3)} cents`);
     expect(Math.abs(cents(f0 / 150) - 200)).toBeLessThan(5);
     // A varying contour: f0 over a stretch where the contour is flat follows it.
     const rising: ProsodyParams = { ...params, tempo: [1, 1, 1, 1, 1], semitones: [-2, -2, 3, 3, 3] };
-    const z = prosodyOp.apply(x, rising, ctx).audio;
+    const z = applyOp(prosodyOp, x, rising).audio;
     const late = measureF0(z, SR, Math.round(1.6 * SR), Math.round(2.9 * SR));
     const early = measureF0(z, SR, Math.round(0.05 * SR), Math.round(0.7 * SR));
     log(`contour -2 -> +3 st: early ${(cents(early / 150)).toFixed(2)} cents, late ${(cents(late / 150)).toFixed(2)} cents`);
@@ -95,15 +94,15 @@ describe("prosody", () => {
     expect(b).toEqual(a);
     expect(c.tempo).not.toEqual(a.tempo);
     const x = synthVowel(Math.round(2.5 * SR), { f0Hz: (t) => 110 + 20 * t, formants: () => [[700, 80], [1200, 100], [2600, 150]] });
-    const y1 = prosodyOp.apply(x, a, ctx).audio;
-    const y2 = prosodyOp.apply(x, b, ctx).audio;
+    const y1 = applyOp(prosodyOp, x, a).audio;
+    const y2 = applyOp(prosodyOp, x, b).audio;
     expect(Buffer.from(y1.buffer).equals(Buffer.from(y2.buffer))).toBe(true);
     const accentConfig = accentSchema.parse({});
     const p1 = accentOp.sample(accentConfig, rngFor(42, "spk1-u7#1", 4), sampleCtx(2.5));
     const p2 = accentOp.sample(accentConfig, rngFor(42, "spk1-u7#1", 4), sampleCtx(2.5));
     expect(p2).toEqual(p1);
-    const w1 = accentOp.apply(x, p1, ctx).audio;
-    const w2 = accentOp.apply(x, p2, ctx).audio;
+    const w1 = applyOp(accentOp, x, p1).audio;
+    const w2 = applyOp(accentOp, x, p2).audio;
     expect(Buffer.from(w1.buffer).equals(Buffer.from(w2.buffer))).toBe(true);
   });
 });
@@ -113,13 +112,14 @@ describe("accent preset", () => {
     const config = accentSchema.parse({});
     for (let i = 0; i < 20; i++) {
       const p = accentOp.sample(config, rngFor(7, `u#${i}`, 0), sampleCtx(2));
-      expect(p.vtlp.alpha >= 0.9 && p.vtlp.alpha <= 1.1).toBe(true);
-      expect(p.vtlp.boundary_hz).toBe(4800);
-      expect(p.formant.ratio >= 0.94 && p.formant.ratio <= 1.06).toBe(true);
-      expect(p.pitch.semitones >= -2 && p.pitch.semitones <= 2).toBe(true);
-      expect(p.prosody.tempo.every((v) => v >= 0.9 && v <= 1.1)).toBe(true);
-      expect(p.prosody.semitones.every((v) => v >= -1.5 && v <= 1.5)).toBe(true);
-      expect(p.prosody.tempo.length).toBe(4);
+      expect(p.vtlp_alpha >= 0.9 && p.vtlp_alpha <= 1.1).toBe(true);
+      expect(p.boundary_hz).toBe(4800);
+      expect(p.formant_ratio >= 0.94 && p.formant_ratio <= 1.06).toBe(true);
+      expect(p.semitones >= -2 && p.semitones <= 2).toBe(true);
+      expect(p.prosody_tempo.every((v) => v >= 0.9 && v <= 1.1)).toBe(true);
+      expect(p.prosody_semitones.every((v) => v >= -1.5 && v <= 1.5)).toBe(true);
+      expect(p.prosody_tempo.length).toBe(4);
+      expect(p.prosody_step_s).toBe(0.8);
     }
   });
 
@@ -130,7 +130,7 @@ describe("accent preset", () => {
       rngFor(1, "u#0", 0),
       sampleCtx(1),
     );
-    const y = accentOp.apply(x, p, ctx).audio;
+    const y = applyOp(accentOp, x, p).audio;
     expect(y.length).toBe(x.length);
     const trim = (s: Float32Array) => s.subarray(2000, s.length - 2000);
     const [reference, measured] = lpcFormants([trim(x), trim(y)]);
@@ -143,9 +143,9 @@ describe("accent preset", () => {
     // Varying prosody: the accent's map is the prosody map of its recorded contour.
     const q = accentOp.sample(accentSchema.parse({}), rngFor(2, "u#0", 0), sampleCtx(2));
     const map = accentOp.mapTime!(q);
-    const direct = prosodyMaps({ stepS: q.prosody.step_s, tempo: q.prosody.tempo, semitones: q.prosody.semitones }).time;
+    const direct = prosodyMaps({ stepS: q.prosody_step_s, tempo: q.prosody_tempo, semitones: q.prosody_semitones }).time;
     for (const t of [0, 0.3, 1.1, 1.9]) expect(map(t)).toBeCloseTo(direct.forward(t), 12);
-    const z = accentOp.apply(synthVowel(2 * SR, { f0Hz: () => 120, formants: () => [[700, 80], [1200, 100]] }), q, ctx).audio;
+    const z = applyOp(accentOp, synthVowel(2 * SR, { f0Hz: () => 120, formants: () => [[700, 80], [1200, 100]] }), q).audio;
     expect(z.length).toBe(Math.round(direct.forward(2) * SR));
   });
 });

@@ -6,10 +6,9 @@ import { phaseVocoder } from "../src/audio/pvoc.js";
 import { tempoStretch, wsola } from "../src/audio/wsola.js";
 import { tempoOp } from "../src/ops/tempo.js";
 import { rngFor } from "../src/plan/rng.js";
-import { cents, clicks, harmonicComplex, measureF0, SR, synthVowel } from "./helpers/voice.js";
+import { applyOp, cents, clicks, harmonicComplex, measureF0, SR, synthVowel } from "./helpers/voice.js";
 
 const log = (...parts: unknown[]) => console.log("[voice-tempo]", ...parts);
-const ctx = { sampleRate: SR, resource: () => new Float32Array(0) };
 
 describe("tempo op", () => {
   it("factor r: output duration within 1% of n/r and a steady harmonic complex keeps f0 within 5 cents", () => {
@@ -18,7 +17,7 @@ describe("tempo op", () => {
       const x = harmonicComplex(n, f0);
       const f0In = measureF0(x, SR, 2000, n - 2000);
       for (const r of [0.8, 0.9, 1.1, 1.25]) {
-        const y = tempoOp.apply(x, { op: "tempo", factor: r }, ctx).audio;
+        const y = applyOp(tempoOp, x, { op: "tempo", factor: r }).audio;
         const durationError = Math.abs(y.length / (n / r) - 1);
         const f0Out = measureF0(y, SR, 2000, y.length - 2000);
         log(`f0 ${f0} Hz, r ${r}: length ${y.length} vs n/r ${(n / r).toFixed(1)} (${(100 * durationError).toFixed(3)}%), f0 ${f0Out.toFixed(3)} Hz (${cents(f0Out / f0In).toFixed(3)} cents)`);

@@ -5,10 +5,9 @@ import { vtlp, vtlpKneeHz, vtlpWarpHz } from "../src/audio/vtlp.js";
 import { formantOp } from "../src/ops/formant.js";
 import { vtlpOp } from "../src/ops/vtlp.js";
 import { rngFor } from "../src/plan/rng.js";
-import { cents, harmonicComplex, lpcFormants, measureF0, SR, synthVowel } from "./helpers/voice.js";
+import { applyOp, cents, harmonicComplex, lpcFormants, measureF0, SR, synthVowel } from "./helpers/voice.js";
 
 const log = (...parts: unknown[]) => console.log("[voice-vtlp]", ...parts);
-const ctx = { sampleRate: SR, resource: () => new Float32Array(0) };
 const sampleCtx = { sampleRate: SR, durationS: 1, banks: { noise: new Map(), rir: new Map() }, copy: 0 };
 
 const FORMANTS: Array<[number, number]> = [
@@ -29,7 +28,7 @@ describe("vtlp", () => {
   it("moves the spectral peaks of a synthetic vowel by alpha within 3% below the boundary frequency", () => {
     const x = vowel();
     const alphas = [0.9, 0.95, 1.05, 1.1];
-    const outs = alphas.map((alpha) => vtlpOp.apply(x, { op: "vtlp", alpha, boundary_hz: 4800 }, ctx).audio);
+    const outs = alphas.map((alpha) => applyOp(vtlpOp, x, { op: "vtlp", alpha, boundary_hz: 4800 }).audio);
     for (const y of outs) expect(y.length).toBe(x.length);
     const [reference, ...measured] = lpcFormants([trim(x), ...outs.map(trim)]);
     expect(reference.length).toBe(4);
@@ -73,7 +72,7 @@ describe("formant", () => {
   it("moves the formants by the ratio within 3% and keeps f0 within 5 cents and the length", () => {
     const x = vowel();
     const ratios = [0.9, 1.1];
-    const outs = ratios.map((ratio) => formantOp.apply(x, { op: "formant", ratio }, ctx).audio);
+    const outs = ratios.map((ratio) => applyOp(formantOp, x, { op: "formant", ratio }).audio);
     const [reference, ...measured] = lpcFormants([trim(x), ...outs.map(trim)]);
     ratios.forEach((ratio, i) => {
       const r = reference.map((f, k) => measured[i][k] / f);
@@ -85,7 +84,7 @@ describe("formant", () => {
     });
     const h = harmonicComplex(SR, 180);
     const f0In = measureF0(h, SR, 2000, SR - 2000);
-    const f0Out = measureF0(formantOp.apply(h, { op: "formant", ratio: 1.15 }, ctx).audio, SR, 2000, SR - 2000);
+    const f0Out = measureF0(applyOp(formantOp, h, { op: "formant", ratio: 1.15 }).audio, SR, 2000, SR - 2000);
     log(`harmonic complex 180 Hz through formant 1.15: f0 change ${cents(f0Out / f0In).toFixed(3)} cents`);
     expect(Math.abs(cents(f0Out / f0In))).toBeLessThan(5);
   });

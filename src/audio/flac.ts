@@ -4,14 +4,16 @@
 // 12-bit coefficients, LPC order guessed from the Levinson–Durbin error, Rice partition order
 // (up to 8) and Rice parameters chosen by libFLAC's estimate from partition sums of the residual.
 //
-// It runs once per output file, so it is built for speed, with about four passes over a block:
-//  1. windowed autocorrelation, together with the constant-block and wasted-bits checks;
-//  2. every 8th residual of the best FIXED predictor (the one with the least residual energy,
-//     predicted from the autocorrelation) and of the LPC predictor, Rice-estimated to pick which
-//     of the two to compute (both on a tie, neither when raw samples look smaller);
-//  3. the chosen residual, with its finest partition sums in the same loop (coarser partitions
-//     are merged from them, parameters follow in closed form);
-//  4. the Rice codes, written once with no branch on their length; a subframe that turns out
+// It runs once per output file, so it is built for speed: about three passes over a block's
+// samples plus an eighth of one (exact searches over both predictors took about ten).
+//  1. The windowed autocorrelation, with the constant-block and wasted-bits checks in the same loop.
+//  2. Runs of 16 residuals, one run every 128 samples, of the five FIXED predictors and of the LPC
+//     predictor: they pick the FIXED order (least magnitude, libFLAC's criterion) and give Rice
+//     estimates that decide which of FIXED and LPC to compute. The other one is computed too when
+//     its estimate beats what the first really takes, which catches a misjudged sampling.
+//  3. The chosen residual, with its finest partition sums in the same loop; coarser partitions are
+//     merged from them and the Rice parameters follow in closed form (libFLAC's estimate).
+//  4. The Rice codes, written once with no branch on their length; a subframe that turns out
 //     larger than VERBATIM is rewound and stored raw.
 // Hot loops use int32 arithmetic on typed arrays and reuse module-level scratch buffers.
 
@@ -170,14 +172,18 @@ class Scratch {
 
 let scratch: Scratch | null = null;
 
-/** Tukey window with ratio 0.5, as libFLAC's default apodization `tukey(5e-1)` (window.c). */
+/**
+ * Tukey window with ratio 0.5, as libFLAC's default apodization `tukey(5e-1)` (window.c). The
+ * falling edge mirrors the rising one (cos(π + θ) = -cos θ), so each cosine serves both.
+ */
 function tukeyWindow(n: number, out: Float64Array): Float64Array {
   const np = Math.floor((0.5 / 2) * n) - 1;
   out.fill(1, 0, n);
   if (np > 0) {
     for (let i = 0; i <= np; i++) {
-      out[i] = 0.5 - 0.5 * Math.cos((Math.PI * i) / np);
-      out[n - np - 1 + i] = 0.5 - 0.5 * Math.cos((Math.PI * (i + np)) / np);
+      const c = 0.5 * Math.cos((Math.PI * i) / np);
+      out[i] = 0.5 - c;
+      out[n - np - 1 + i] = 0.5 + c;
     }
   }
   return out;
@@ -360,11 +366,12 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   const verbatimBits = headerBits + n * bps;
   const maxP = maxPartitionOrder(n);
 
-  // Candidates: the FIXED order whose residual has the least energy (from the autocorrelation) and
-  // libFLAC's LPC choice. Every SAMPLE_STEP-th residual of both is Rice-estimated first and only
-  // the candidate that looks smaller is computed in full (both on a tie, neither when VERBATIM
-  // looks smaller); Rice estimates from its partition sums then confirm it against VERBATIM.
-  const fixedOrder = n > 4 ? bestFixedOrder(s.autoc) : -1;
+  // Candidates: libFLAC's LPC choice and the FIXED order whose residuals have the least magnitude.
+  // Runs of residuals are sampled and Rice-estimated first (which also picks the FIXED order, by
+  // libFLAC's criterion applied to the runs). The candidate that looks smaller is computed in full
+  // (LPC on a tie), the other only if its guess beats what the first really takes (and VERBATIM):
+  // a sampling that misjudges the block (a periodic signal whose edges the runs keep missing or
+  // hitting) is off for both, so both are computed then.
   let lpcOrder = n > 2 * MAX_LPC_ORDER ? lpcAnalysis(n, s) : 0;
   let precision = 0;
   let shift = 0;
@@ -373,43 +380,48 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
     shift = quantizeLpc(s.lpc, (lpcOrder - 1) * MAX_LPC_ORDER, lpcOrder, precision, s.qlp);
     if (shift < 0) lpcOrder = 0;
   }
-  let tryFixed = fixedOrder >= 0;
-  let tryLpc = lpcOrder > 0;
-  if (tryFixed && tryLpc && n >= SAMPLED_MIN_BLOCK) {
-    sampledRiceBits(x, n, fixedOrder, s.qlp, lpcOrder, shift);
-    const fixedBits = headerBits + fixedOrder * bps + sampled.fixed;
-    const lpcBits = headerBits + lpcOrder * (bps + precision) + 4 + 5 + sampled.lpc;
-    const least = Math.min(fixedBits, lpcBits, verbatimBits);
-    tryFixed = fixedBits === least;
-    tryLpc = lpcBits === least;
+  let fixedOrder = -1;
+  let fixedBits = Infinity;
+  let lpcBits = Infinity;
+  if (lpcOrder > 0 && n >= SAMPLED_MIN_BLOCK) {
+    sampledRiceBits(x, n, s.qlp, lpcOrder, shift);
+    fixedOrder = sampled.fixedOrder;
+    const fixedGuess = headerBits + fixedOrder * bps + sampled.fixed;
+    const lpcGuess = headerBits + lpcOrder * (bps + precision) + 4 + 5 + sampled.lpc;
+    if (fixedGuess < lpcGuess) {
+      fixedBits = fixedCandidate(x, n, fixedOrder, bps, headerBits, s.fixed, maxP);
+      if (lpcGuess < Math.min(fixedBits, verbatimBits)) {
+        lpcBits = lpcCandidate(x, n, s.qlp, lpcOrder, precision, shift, bps, headerBits, s.lpc8, maxP);
+      }
+    } else {
+      lpcBits = lpcCandidate(x, n, s.qlp, lpcOrder, precision, shift, bps, headerBits, s.lpc8, maxP);
+      if (fixedGuess < Math.min(lpcBits, verbatimBits)) {
+        fixedBits = fixedCandidate(x, n, fixedOrder, bps, headerBits, s.fixed, maxP);
+      }
+    }
+  } else {
+    // Short blocks (the last of a stream) and blocks without a usable LPC: both candidates in
+    // full, the FIXED order by the residual energy that the autocorrelation predicts.
+    if (n > 4) {
+      fixedOrder = bestFixedOrder(s.autoc);
+      fixedBits = fixedCandidate(x, n, fixedOrder, bps, headerBits, s.fixed, maxP);
+    }
+    if (lpcOrder > 0) lpcBits = lpcCandidate(x, n, s.qlp, lpcOrder, precision, shift, bps, headerBits, s.lpc8, maxP);
   }
-
   let bestType = SUBFRAME_VERBATIM;
   let bestBits = verbatimBits;
   let coding = s.fixed;
   let order = 0;
-  if (tryLpc) {
-    if (lpcResidual(x, n, s.qlp, lpcOrder, shift, bps, s.lpc8, maxP)) {
-      const bits = headerBits + lpcOrder * (bps + precision) + 4 + 5 + planRice(s.lpc8, maxP, n, lpcOrder);
-      if (bits < bestBits) {
-        bestBits = bits;
-        bestType = SUBFRAME_LPC;
-        coding = s.lpc8;
-        order = lpcOrder;
-      }
-    } else {
-      tryFixed = fixedOrder >= 0; // the LPC residual would overflow: FIXED is the fallback
-    }
+  if (fixedBits < bestBits) {
+    bestBits = fixedBits;
+    bestType = SUBFRAME_FIXED;
+    order = fixedOrder;
   }
-  if (tryFixed) {
-    fixedResidual(x, n, fixedOrder, s.fixed, maxP);
-    const bits = headerBits + fixedOrder * bps + planRice(s.fixed, maxP, n, fixedOrder);
-    if (bits < bestBits) {
-      bestBits = bits;
-      bestType = SUBFRAME_FIXED;
-      coding = s.fixed;
-      order = fixedOrder;
-    }
+  if (lpcBits < bestBits) {
+    bestBits = lpcBits;
+    bestType = SUBFRAME_LPC;
+    coding = s.lpc8;
+    order = lpcOrder;
   }
 
   if (bestType !== SUBFRAME_VERBATIM) {
@@ -437,6 +449,40 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   for (let i = 0; i < n; i++) w.writeSigned(x[i], bps);
 }
 
+/** Computes a FIXED residual and its Rice plan into c; returns the subframe's estimated bits. */
+function fixedCandidate(
+  x: Int16Array,
+  n: number,
+  order: number,
+  bps: number,
+  headerBits: number,
+  c: Coding,
+  maxP: number,
+): number {
+  fixedResidual(x, n, order, c, maxP);
+  return headerBits + order * bps + planRice(c, maxP, n, order);
+}
+
+/**
+ * Computes an LPC residual and its Rice plan into c; returns the subframe's estimated bits, or
+ * Infinity when a residual would not fit in 32 bits.
+ */
+function lpcCandidate(
+  x: Int16Array,
+  n: number,
+  qlp: Int32Array,
+  order: number,
+  precision: number,
+  shift: number,
+  bps: number,
+  headerBits: number,
+  c: Coding,
+  maxP: number,
+): number {
+  if (!lpcResidual(x, n, qlp, order, shift, bps, c, maxP)) return Infinity;
+  return headerBits + order * (bps + precision) + 4 + 5 + planRice(c, maxP, n, order);
+}
+
 const autocorrelation = { or: 0, differs: 0 };
 
 /**
@@ -446,7 +492,13 @@ const autocorrelation = { or: 0, differs: 0 };
  * last sample is paired with a zero rather than handled after the loop: code that only the last
  * block of a stream reaches made V8 deoptimize this function once per call.
  */
-function autocorrelate(pcm: Int16Array, start: number, n: number, win: Float64Array, autoc: Float64Array): { or: number; differs: number } {
+function autocorrelate(
+  pcm: Int16Array,
+  start: number,
+  n: number,
+  win: Float64Array,
+  autoc: Float64Array,
+): { or: number; differs: number } {
   const first = pcm[start];
   const last = n - 1;
   let or = 0;
@@ -479,52 +531,91 @@ function autocorrelate(pcm: Int16Array, start: number, n: number, win: Float64Ar
   return autocorrelation;
 }
 
-/** Every how many residuals sampledRiceBits looks at, and the least block size it is used for. */
-const SAMPLE_STEP = 8;
+/**
+ * sampledRiceBits looks at runs of SAMPLE_RUN consecutive residuals, one run every SAMPLE_SPACING
+ * samples (an eighth of them). Runs rather than every 8th residual: isolated points alias with
+ * periodic signals (a square wave's edges, clicks) and misjudge them badly.
+ */
+const SAMPLE_RUN = 16;
+const SAMPLE_SPACING = 128;
+/** Smallest block that is sampled; both candidates are computed for shorter ones. */
 const SAMPLED_MIN_BLOCK = 1024;
 
-const sampled = { fixed: 0, lpc: 0 };
+/** Result of sampledRiceBits. */
+const sampled = { fixedOrder: 0, fixed: 0, lpc: 0 };
+const SAMPLED_SEGMENTS = 16;
+/** Per-segment sums of sampled folded FIXED residuals, order o from o * SAMPLED_SEGMENTS. */
+const sampledFixedSums = new Float64Array(5 * SAMPLED_SEGMENTS);
 
 /**
- * Estimated Rice bits of the residuals of a FIXED predictor and of an LPC predictor (qlp zero past
- * its order), from every SAMPLE_STEP-th residual, estimated per sixteenth of the block; into
- * `sampled`. Only an estimate: int32 arithmetic that could wrap for extreme coefficients is fine.
+ * From runs of residuals: the FIXED order whose residuals have the least sum of magnitudes (libFLAC's
+ * criterion, on the runs), and the estimated Rice bits of that FIXED residual and of an LPC
+ * residual (qlp zero past its order), estimated per sixteenth of the block (per block when n is not
+ * a multiple of 16); into `sampled`. Only an estimate: int32 arithmetic that could wrap for extreme
+ * LPC coefficients does no harm.
  */
-function sampledRiceBits(x: Int16Array, n: number, fixedOrder: number, qlp: Int32Array, lpcOrder: number, shift: number): void {
-  const f1 = fixedOrder === 1 ? 1 : fixedOrder === 2 ? 2 : fixedOrder === 3 ? 3 : fixedOrder === 4 ? 4 : 0;
-  const f2 = fixedOrder === 2 ? -1 : fixedOrder === 3 ? -3 : fixedOrder === 4 ? -6 : 0;
-  const f3 = fixedOrder === 3 ? 1 : fixedOrder === 4 ? 4 : 0;
-  const f4 = fixedOrder === 4 ? -1 : 0;
+function sampledRiceBits(x: Int16Array, n: number, qlp: Int32Array, lpcOrder: number, shift: number): void {
   const c0 = qlp[0], c1 = qlp[1], c2 = qlp[2], c3 = qlp[3], c4 = qlp[4], c5 = qlp[5], c6 = qlp[6], c7 = qlp[7];
-  const level = n % (16 * SAMPLE_STEP) === 0 ? 4 : 0;
-  const size = n >> level;
-  let fixedBits = 0;
+  const segments = n % SAMPLED_SEGMENTS === 0 ? SAMPLED_SEGMENTS : 1;
+  const size = n / segments;
+  // Runs start MAX_LPC_ORDER into each segment, so that every predictor has its history; every
+  // segment holds the same number of them (n ≥ SAMPLED_MIN_BLOCK makes that at least one).
+  const points = SAMPLE_RUN * (Math.floor((size - MAX_LPC_ORDER - SAMPLE_RUN) / SAMPLE_SPACING) + 1);
+  const fixedSums = sampledFixedSums;
+  let t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0;
   let lpcBits = 0;
-  let i = MAX_LPC_ORDER;
-  for (let p = 0; p < 1 << level; p++) {
+  for (let p = 0; p < segments; p++) {
     const end = (p + 1) * size;
-    let fixedSum = 0;
+    let e0 = 0, e1 = 0, e2 = 0, e3 = 0, e4 = 0;
     let lpcSum = 0;
-    let m = 0;
-    for (; i < end; i += SAMPLE_STEP) {
-      const v = x[i], x1 = x[i - 1], x2 = x[i - 2], x3 = x[i - 3], x4 = x[i - 4];
-      const rf = v - (f1 * x1 + f2 * x2 + f3 * x3 + f4 * x4);
-      fixedSum += (rf << 1) ^ (rf >> 31);
-      const prediction =
-        (Math.imul(c0, x1) + Math.imul(c1, x2) + Math.imul(c2, x3) + Math.imul(c3, x4) +
-          Math.imul(c4, x[i - 5]) + Math.imul(c5, x[i - 6]) + Math.imul(c6, x[i - 7]) + Math.imul(c7, x[i - 8])) | 0;
-      const rl = (v - (prediction >> shift)) | 0;
-      lpcSum += ((rl << 1) ^ (rl >> 31)) >>> 0;
-      m++;
+    for (let run = p * size + MAX_LPC_ORDER; run + SAMPLE_RUN <= end; run += SAMPLE_SPACING) {
+      for (let i = run; i < run + SAMPLE_RUN; i++) {
+        const v = x[i], x1 = x[i - 1], x2 = x[i - 2], x3 = x[i - 3], x4 = x[i - 4];
+        // FIXED residuals of orders 1..4 as successive differences.
+        const a1 = v - x1, b1 = x1 - x2, c1d = x2 - x3, d1 = x3 - x4;
+        const a2 = a1 - b1, b2 = b1 - c1d, c2d = c1d - d1;
+        const a3 = a2 - b2, b3 = b2 - c2d;
+        const a4 = a3 - b3;
+        e0 += (v << 1) ^ (v >> 31);
+        e1 += (a1 << 1) ^ (a1 >> 31);
+        e2 += (a2 << 1) ^ (a2 >> 31);
+        e3 += (a3 << 1) ^ (a3 >> 31);
+        e4 += (a4 << 1) ^ (a4 >> 31);
+        const prediction =
+          (Math.imul(c0, x1) + Math.imul(c1, x2) + Math.imul(c2, x3) + Math.imul(c3, x4) +
+            Math.imul(c4, x[i - 5]) + Math.imul(c5, x[i - 6]) + Math.imul(c6, x[i - 7]) + Math.imul(c7, x[i - 8])) | 0;
+        const rl = (v - (prediction >> shift)) | 0;
+        lpcSum += ((rl << 1) ^ (rl >> 31)) >>> 0;
+      }
     }
-    if (m > 0) {
-      const count = p === 0 ? size - Math.max(fixedOrder, lpcOrder) : size;
-      fixedSum *= count / m;
-      lpcSum *= count / m;
-      fixedBits += estimateRiceBits(fixedSum, count, riceParam(fixedSum, count));
-      lpcBits += estimateRiceBits(lpcSum, count, riceParam(lpcSum, count));
-    }
+    fixedSums[p] = e0;
+    fixedSums[SAMPLED_SEGMENTS + p] = e1;
+    fixedSums[2 * SAMPLED_SEGMENTS + p] = e2;
+    fixedSums[3 * SAMPLED_SEGMENTS + p] = e3;
+    fixedSums[4 * SAMPLED_SEGMENTS + p] = e4;
+    t0 += e0;
+    t1 += e1;
+    t2 += e2;
+    t3 += e3;
+    t4 += e4;
+    const count = p === 0 ? size - lpcOrder : size;
+    const scaled = (lpcSum * count) / points;
+    lpcBits += estimateRiceBits(scaled, count, riceParam(scaled, count));
   }
+  // The least sum, the lower order on ties (as libFLAC's FLAC__fixed_compute_best_predictor).
+  let order = 0;
+  let least = t0;
+  if (t1 < least) { order = 1; least = t1; }
+  if (t2 < least) { order = 2; least = t2; }
+  if (t3 < least) { order = 3; least = t3; }
+  if (t4 < least) order = 4;
+  let fixedBits = 0;
+  for (let p = 0; p < segments; p++) {
+    const count = p === 0 ? size - order : size;
+    const scaled = (fixedSums[order * SAMPLED_SEGMENTS + p] * count) / points;
+    fixedBits += estimateRiceBits(scaled, count, riceParam(scaled, count));
+  }
+  sampled.fixedOrder = order;
   sampled.fixed = fixedBits;
   sampled.lpc = lpcBits;
 }
@@ -719,7 +810,16 @@ function quantizeLpc(coeffs: Float64Array, at: number, order: number, precision:
  * false when a residual would not fit in a signed 32-bit integer (RFC 9639 §9.2.5 requires it);
  * the caller then drops this predictor. qlp must be zero past the order.
  */
-function lpcResidual(x: Int16Array, n: number, qlp: Int32Array, order: number, shift: number, bps: number, c: Coding, maxP: number): boolean {
+function lpcResidual(
+  x: Int16Array,
+  n: number,
+  qlp: Int32Array,
+  order: number,
+  shift: number,
+  bps: number,
+  c: Coding,
+  maxP: number,
+): boolean {
   const out = c.residual;
   const sums = c.sums;
   let coeffSum = 0;

@@ -101,7 +101,14 @@ export function prosody(x: Float32Array, sampleRate: number, c: ProsodyContour, 
   const midLength = Math.ceil(maps.stretch.forward(inputS) * sampleRate) + 1;
   const intermediate = wsola(x, { sampleRate, outLength: midLength, inputPosition: (w) => maps.stretch.inverse(w / sampleRate) * sampleRate });
   const positions = new Float64Array(outLength);
-  for (let m = 0; m < outLength; m++) positions[m] = maps.play.inverse(m / sampleRate) * sampleRate;
+  // V^-1 on the output sample grid, walking the knots once (the map is monotonic).
+  const { inputS: midKnots, outputS: outKnots } = maps.play;
+  const last = outKnots.length - 2;
+  for (let m = 0, i = 0; m < outLength; m++) {
+    const u = m / sampleRate;
+    while (i < last && outKnots[i + 1] <= u) i++;
+    positions[m] = (midKnots[i] + ((u - outKnots[i]) * (midKnots[i + 1] - midKnots[i])) / (outKnots[i + 1] - outKnots[i])) * sampleRate;
+  }
   const y = readAtPositions(intermediate, positions);
   const preserve = options.preserveFormants ?? true;
   const formantRatio = options.formantRatio ?? 1;

@@ -60,31 +60,30 @@ export function readAtPositions(x: Float32Array, positions: Float64Array): Float
     const pos = positions[m];
     const next = m + 1 < count ? positions[m + 1] : 2 * pos - (m > 0 ? positions[m - 1] : pos - 1);
     const step = Math.max(1, next - pos);
-    // Kernel in input samples: g((k - pos) / step); table index = |k - pos| / step * TABLE_POINTS.
+    // Kernel in input samples: g((k - pos) / step); table index = |k - pos| / step * TABLE_POINTS,
+    // which moves by `scale` per tap: walk left and right of pos without Math.abs.
     const scale = TABLE_POINTS / step;
     const reach = VARISPEED_HALF_WIDTH * step;
-    const kFrom = Math.max(0, Math.ceil(pos - reach));
-    const kTo = Math.min(n - 1, Math.floor(pos + reach));
+    const kLo = Math.ceil(pos - reach);
+    const kHi = Math.floor(pos + reach);
+    const kMid = Math.floor(pos);
     let acc = 0;
     let norm = 0;
-    for (let k = kFrom; k <= kTo; k++) {
-      const t = Math.abs(k - pos) * scale;
+    let t = (pos - kMid) * scale;
+    for (let k = kMid; k >= kLo; k--, t += scale) {
       const i = t | 0;
       const g = TABLE[i] + (t - i) * (TABLE[i + 1] - TABLE[i]);
-      acc += g * x[k];
       norm += g;
+      if (k >= 0 && k < n) acc += g * x[k];
     }
-    // Near the ends the kernel is cut; normalising by the full kernel's sum keeps zeros as zeros.
-    if (kFrom > pos - reach || kTo < pos + reach) {
-      norm = 0;
-      const kLo = Math.ceil(pos - reach);
-      const kHi = Math.floor(pos + reach);
-      for (let k = kLo; k <= kHi; k++) {
-        const t = Math.abs(k - pos) * scale;
-        const i = t | 0;
-        norm += TABLE[i] + (t - i) * (TABLE[i + 1] - TABLE[i]);
-      }
+    t = (kMid + 1 - pos) * scale;
+    for (let k = kMid + 1; k <= kHi; k++, t += scale) {
+      const i = t | 0;
+      const g = TABLE[i] + (t - i) * (TABLE[i + 1] - TABLE[i]);
+      norm += g;
+      if (k >= 0 && k < n) acc += g * x[k];
     }
+    // Normalised by the whole kernel's sum (DC gain 1; input past the ends reads as zero).
     y[m] = norm !== 0 ? acc / norm : 0;
   }
   return y;

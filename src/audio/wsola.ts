@@ -5,10 +5,10 @@
 //
 // Output frame m is centred at m * hop (hop = N/2, Hann windows summing to 1). Its input centre
 // is the time map's position for that instant moved by delta in [-tolerance, tolerance], chosen
-// so the frame best continues the previous one: delta maximises the normalised cross-correlation
-// between the input that naturally follows the previous frame (its centre + hop) and the
-// candidate. The search runs coarse on an 8x box-decimated copy (every 8th lag over the whole
-// range), then on a 2x copy (every 2nd lag within 8 samples), then at full rate (5 lags), like
+// so the frame best continues the previous one: delta maximises the normalised cross-correlation,
+// over the half frame that overlaps the previous frame, between the input that naturally follows
+// the previous frame (its centre + hop) and the candidate. The search runs coarse on an 8x box-decimated copy (every 8th lag over the whole
+// range), then on a 2x copy (every 2nd lag within 6 samples), then at full rate (3 to 5 lags), like
 // sox's tempo "quick seek" with finer final steps; a parabola through the last three scores
 // gives a fractional lag. Every output instant therefore comes from within `tolerance` of where the
 // map puts it (plus, inside a frame, |1 - slope| x half a frame), which bounds the label error.
@@ -32,7 +32,9 @@ export const WSOLA_TOLERANCE_S = 0.008;
 /** Decimation of the coarse and middle search levels. */
 const COARSE = 8;
 const MIDDLE = 2;
-/** Full-rate lags tried each side of the middle level's best (one more than its step needs, for the parabola). */
+/** Lags the middle level searches each side of the coarse best (the coarse grid step is 8). */
+const MIDDLE_SPAN = 6;
+/** Largest full-rate distance from the middle level's best (one more than its step needs, for the parabola). */
 const FINE_SPAN = 2;
 
 // Fractional-delay filters: FD_PHASES delays in [0, 1) sample, FD_TAPS taps each (Kaiser-windowed
@@ -73,18 +75,20 @@ const FD_TABLE = (() => {
   return table;
 })();
 
-/** Sum of a[ai + i] * b[bi + i] for i < length (length a multiple of 4). */
+/** Sum of a[ai + i] * b[bi + i] for i < length. */
 function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, length: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;
   let s3 = 0;
-  for (let i = 0; i < length; i += 4) {
+  let i = 0;
+  for (; i + 3 < length; i += 4) {
     s0 += a[ai + i] * b[bi + i];
     s1 += a[ai + i + 1] * b[bi + i + 1];
     s2 += a[ai + i + 2] * b[bi + i + 2];
     s3 += a[ai + i + 3] * b[bi + i + 3];
   }
+  for (; i < length; i++) s0 += a[ai + i] * b[bi + i];
   return s0 + s1 + (s2 + s3);
 }
 
@@ -104,8 +108,7 @@ function decimate(x: Float32Array, factor: number): Float32Array {
  * Best start within `span` of `centre` and inside [lo, hi] for a frame that should continue the
  * input at `natural`, comparing `length` samples of the `factor`-decimated signal. Candidates lie
  * on the grid natural + factor * k, so template and candidate are read at whole decimated indices
- * with the same sub-sample offset; the answer is a full-rate position. With `scores` (factor 1),
- * the normalised correlation of lag centre + d is written at scores[d + span].
+ * with the same sub-sample offset; the answer is a full-rate position.
  */
 function searchLevel(
   signal: Float32Array,
@@ -116,7 +119,6 @@ function searchLevel(
   lo: number,
   hi: number,
   length: number,
-  scores: Float64Array | null,
 ): number {
   const t = Math.floor(natural / factor);
   const first = Math.max(lo, centre - span);
@@ -125,7 +127,6 @@ function searchLevel(
   const kFirst = Math.ceil((first - natural) / factor);
   let best = -1;
   let bestScore = -Infinity;
-  if (scores) scores.fill(-Infinity);
   // Candidates are consecutive decimated indices, so their energies slide: one full sum, then
   // one sample in and one out per candidate.
   let e = 0;
@@ -135,7 +136,6 @@ function searchLevel(
     if (k > kFirst) e += signal[c + length - 1] * signal[c + length - 1] - signal[c - 1] * signal[c - 1];
     const d = dot(signal, t, signal, c, length);
     const score = e > 0 ? d / Math.sqrt(e) : 0;
-    if (scores) scores[pos - centre + span] = score;
     if (score > bestScore || (score === bestScore && Math.abs(pos - centre) < Math.abs(best - centre))) {
       bestScore = score;
       best = pos;
@@ -146,8 +146,8 @@ function searchLevel(
 
 /** Runs WSOLA (see the file header); returns `outLength` samples. */
 export function wsola(x: Float32Array, o: WsolaOptions): Float32Array {
-  // Frame length: a multiple of 2 * COARSE so every level's frame is a whole number of samples (and of 4).
-  const unit = 4 * COARSE;
+  // Frame length: a multiple of 2 * COARSE, so the compared half frame is whole at every level.
+  const unit = 2 * COARSE;
   const frame = Math.max(2 * unit, Math.round((o.sampleRate * (o.frameS ?? WSOLA_FRAME_S)) / unit) * unit);
   const half = frame >> 1;
   const hop = half;
@@ -166,6 +166,12 @@ export function wsola(x: Float32Array, o: WsolaOptions): Float32Array {
   const window = new Float32Array(frame);
   for (let i = 0; i < frame; i++) window[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / frame);
   const fineScores = new Float64Array(2 * FINE_SPAN + 1);
+  // The similarity is measured over the first half of the frame: the part that overlaps the
+  // previous frame's second half, where the splice is (as sox's tempo compares only its overlap).
+  // Measured against comparing whole frames: log-mel distance 0.63-0.67 dB instead of 0.67-0.77 on
+  // espeak voices, the same -58 to -62 dB between harmonics, and 30% less time.
+  const match = half;
+
 
   // Positions are fractional: the parabolic peak of the correlation refines the lag below a
   // sample and the frame is read through a short windowed-sinc fractional delay, so splices of a
@@ -183,14 +189,50 @@ export function wsola(x: Float32Array, o: WsolaOptions): Float32Array {
       const natural = Math.floor(naturalPos);
       const lo = Math.max(FD_TAPS, nominal - tolerance);
       const hi = Math.min(lastStart, nominal + tolerance);
-      // Coarse (every COARSE-th lag over the whole range), middle (every MIDDLE-th lag near the
-      // coarse best), then full rate within 2 lags of the middle best.
-      const b1 = searchLevel(coarse, COARSE, natural, nominal, tolerance, lo, hi, frame / COARSE, null);
-      const b2 = searchLevel(middle, MIDDLE, natural, b1, COARSE, lo, hi, frame / MIDDLE, null);
-      const b3 = searchLevel(padded, 1, natural, b2, FINE_SPAN, lo - 1, hi + 1, frame, fineScores);
+      // Coarse (every COARSE-th lag over the whole range), then middle (every MIDDLE-th lag within
+      // MIDDLE_SPAN of the coarse best).
+      const b1 = searchLevel(coarse, COARSE, natural, nominal, tolerance, lo, hi, match / COARSE);
+      const b2 = searchLevel(middle, MIDDLE, natural, b1, MIDDLE_SPAN, lo, hi, match / MIDDLE);
+      // Full rate: lags b2 - 1 .. b2 + 1, walking one lag further (up to FINE_SPAN) while the best
+      // is at an edge, so the parabola always has a neighbour on each side.
+      const sLo = Math.max(lo - 1, b2 - 1);
+      const sHi = Math.min(hi + 1, b2 + 1);
+      let first = sLo;
+      let lastLag = sHi;
+      let eFirst = 0;
+      for (let i = 0; i < match; i++) eFirst += padded[sLo + i] * padded[sLo + i];
+      let eLast = eFirst;
+      const score = (lag: number, e: number) => {
+        const d = dot(padded, natural, padded, lag, match);
+        return e > 0 ? d / Math.sqrt(e) : 0;
+      };
+      fineScores.fill(-Infinity);
+      const slot = (lag: number) => lag - b2 + FINE_SPAN;
+      fineScores[slot(sLo)] = score(sLo, eFirst);
+      for (let lag = sLo + 1; lag <= sHi; lag++) {
+        eLast += padded[lag + match - 1] * padded[lag + match - 1] - padded[lag - 1] * padded[lag - 1];
+        fineScores[slot(lag)] = score(lag, eLast);
+      }
+      let b3 = sLo;
+      for (let lag = sLo + 1; lag <= sHi; lag++) if (fineScores[slot(lag)] > fineScores[slot(b3)]) b3 = lag;
+      while (b3 === first && first > Math.max(lo - 1, b2 - FINE_SPAN)) {
+        first--;
+        eFirst += padded[first] * padded[first] - padded[first + match] * padded[first + match];
+        fineScores[slot(first)] = score(first, eFirst);
+        if (fineScores[slot(first)] > fineScores[slot(b3)]) b3 = first;
+      }
+      while (b3 === lastLag && lastLag < Math.min(hi + 1, b2 + FINE_SPAN)) {
+        lastLag++;
+        eLast += padded[lastLag + match - 1] * padded[lastLag + match - 1] - padded[lastLag - 1] * padded[lastLag - 1];
+        fineScores[slot(lastLag)] = score(lastLag, eLast);
+        if (fineScores[slot(lastLag)] > fineScores[slot(b3)]) b3 = lastLag;
+      }
+      if (b3 < lo) b3 = lo;
+      if (b3 > hi) b3 = hi;
       let frac = 0;
-      const i = b3 - b2 + FINE_SPAN;
-      if (i > 0 && i < 2 * FINE_SPAN) {
+      const i = slot(b3);
+      // The natural continuation itself is an exact match (the input read on): no refinement.
+      if (b3 !== natural && i > 0 && i < 2 * FINE_SPAN) {
         const a = fineScores[i - 1];
         const b = fineScores[i];
         const c = fineScores[i + 1];

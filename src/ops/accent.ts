@@ -1,6 +1,8 @@
 // `accent`: a preset that makes one utterance sound like another speaker with another speaking
 // style, combining vtlp + formant + pitch + prosody in ranges that keep speech intelligible. The
-// sampler draws every sub-op's parameters (recorded under their names in provenance); apply runs
+// sampler draws every sub-op's parameters (recorded in provenance under the recipe fields' names:
+// vtlp_alpha, boundary_hz, formant_ratio, semitones, prosody_step_s, prosody_tempo[],
+// prosody_semitones[], with duration_s the input duration the contour was drawn for); apply runs
 // the kernels in two passes plus one envelope pass:
 //   1. vtlp (alpha, boundary): the whole spectrum warped, vocal-tract length and f0 scaled by alpha;
 //   2. prosody with the pitch shift added to its semitone contour (a constant offset on the
@@ -46,17 +48,23 @@ export const accentSchema = z
 
 export type AccentConfig = z.infer<typeof accentSchema>;
 
+/** Flat, named like the recipe fields, so provenance and the run summary show each sub-op's draw. */
 export interface AccentParams {
   op: "accent";
-  vtlp: { alpha: number; boundary_hz: number };
-  formant: { ratio: number };
-  pitch: { semitones: number };
-  prosody: { step_s: number; duration_s: number; tempo: number[]; semitones: number[] };
+  vtlp_alpha: number;
+  boundary_hz: number;
+  formant_ratio: number;
+  semitones: number;
+  prosody_step_s: number;
+  /** Input duration the prosody contour was drawn for (s). */
+  duration_s: number;
+  prosody_tempo: number[];
+  prosody_semitones: number[];
   [k: string]: unknown;
 }
 
 function contourOf(p: AccentParams): ProsodyContour {
-  return { stepS: p.prosody.step_s, tempo: p.prosody.tempo, semitones: p.prosody.semitones };
+  return { stepS: p.prosody_step_s, tempo: p.prosody_tempo, semitones: p.prosody_semitones };
 }
 
 export const accentOp: OpDefinition<AccentConfig, AccentParams> = {
@@ -75,21 +83,26 @@ export const accentOp: OpDefinition<AccentConfig, AccentParams> = {
     const contour = drawContour(rng, ctx.durationS, c.prosody_step_s, c.prosody_tempo, c.prosody_semitones);
     return {
       op: "accent",
-      vtlp: { alpha, boundary_hz: roundTo(boundaryHz, 3) },
-      formant: { ratio },
-      pitch: { semitones },
-      prosody: { step_s: c.prosody_step_s, duration_s: roundTo(ctx.durationS, 4), tempo: contour.tempo, semitones: contour.semitones },
+      vtlp_alpha: alpha,
+      boundary_hz: roundTo(boundaryHz, 3),
+      formant_ratio: ratio,
+      semitones,
+      prosody_step_s: c.prosody_step_s,
+      duration_s: roundTo(ctx.durationS, 4),
+      prosody_tempo: contour.tempo,
+      prosody_semitones: contour.semitones,
     };
   },
-  durationFactor: (p) => contourDurationFactor(contourOf(p), p.prosody.duration_s),
+  durationFactor: (p) => contourDurationFactor(contourOf(p), p.duration_s),
   mapTime: (p) => {
     const time = prosodyMaps(contourOf(p)).time;
     return (t) => time.forward(t);
   },
   apply(x, p, ctx) {
-    const warped = p.vtlp.alpha === 1 ? x : vtlp(x, ctx.sampleRate, p.vtlp.alpha, p.vtlp.boundary_hz);
+    const warped = p.vtlp_alpha === 1 ? x : vtlp(x, ctx.sampleRate, p.vtlp_alpha, p.boundary_hz);
     const contour = contourOf(p);
-    const shifted: ProsodyContour = { ...contour, semitones: contour.semitones.map((s) => s + p.pitch.semitones) };
-    return { audio: prosody(warped, ctx.sampleRate, shifted, { preserveFormants: true, formantRatio: p.formant.ratio }), measured: { samples_in: x.length } };
+    const shifted: ProsodyContour = { ...contour, semitones: contour.semitones.map((s) => s + p.semitones) };
+    const audio = prosody(warped, ctx.sampleRate, shifted, { preserveFormants: true, formantRatio: p.formant_ratio });
+    return { audio, measured: { samples_in: x.length, duration_ratio: Math.round((audio.length / Math.max(1, x.length)) * 1e6) / 1e6 } };
   },
 };

@@ -88,6 +88,7 @@ export const prosodyOp: OpDefinition<ProsodyConfig, ProsodyParams> = {
     return (t) => time.forward(t);
   },
   apply(x, p, ctx) {
-    return { audio: prosody(x, ctx.sampleRate, prosodyContour(p), { preserveFormants: p.preserve_formants }), measured: { samples_in: x.length } };
+    const audio = prosody(x, ctx.sampleRate, prosodyContour(p), { preserveFormants: p.preserve_formants });
+    return { audio, measured: { samples_in: x.length, duration_ratio: Math.round((audio.length / Math.max(1, x.length)) * 1e6) / 1e6 } };
   },
 };

@@ -3,6 +3,8 @@
 // and the measures the tests state (f0 by interpolated FFT peaks, LPC formants by numpy/scipy,
 // log-spectral and log-mel distances).
 import FFT from "fft.js";
+import type { OpDefinition, OpOutput } from "../../src/ops/types.js";
+import type { PlannedOp } from "../../src/types.js";
 import { pythonJson } from "./python.js";
 
 export const SR = 16000;
@@ -198,4 +200,11 @@ export function logSpectralDistanceDb(a: Float32Array, b: Float32Array, sampleRa
     count++;
   }
   return total / count;
+}
+
+/** Runs an op's kernel (the voice ops are synchronous) with an ApplyContext at `sampleRate`. */
+export function applyOp<P extends PlannedOp>(op: OpDefinition<any, P>, x: Float32Array, params: P, sampleRate = SR): OpOutput {
+  const out = op.apply(x, params, { sampleRate, resource: () => new Float32Array(0), memo: (_key, compute) => compute() });
+  if (out instanceof Promise) throw new Error(`${op.name}.apply returned a promise`);
+  return out;
 }

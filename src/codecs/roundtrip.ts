@@ -1,0 +1,200 @@
+// A codec round trip at the op's rate, aligned and length-preserving:
+//
+//   x (op rate) → resample to the codec rate → append CODEC_TAIL_S of silence → encode → decode
+//     → resample to the op rate → drop the codec's delay → the first x.length samples
+//
+// The resampler (src/audio/resample.ts) has no delay, so the delay is the codec's own (encoder
+// look-ahead and priming, decoder overlap, container trimming). It is measured, not assumed: once
+// per (setting, op rate) and thread, a fixed probe signal makes the same round trip, in the same
+// ffmpeg process as the first clips that need it, and the cross-correlation peak between probe in
+// and probe out (an integer lag at the op's rate) is the delay. Output sample i is then decoded
+// sample i + delay, so the output is aligned with the input to within half a sample of the op's
+// rate plus whatever fraction of a sample the codec itself smears. The appended silence is longer
+// than every delay measured (the largest, AAC at 8 kHz, is 2048 samples = 0.256 s: see
+// CODEC_DELAYS.md), so the end of a clip is never cut.
+import { g711Decode, g711Encode } from "../audio/g711.js";
+import { resample } from "../audio/resample.js";
+import { xcorrLag } from "../audio/xcorr.js";
+import { sharedBatcher, type FfmpegBatcher } from "./batcher.js";
+import { CODECS, settingKey, type CodecSetting } from "./table.js";
+
+/** Silence appended (at the codec rate) so look-ahead and delay never cut the end of a clip. */
+export const CODEC_TAIL_S = 0.4;
+/** Largest delay searched for, seconds either way. */
+export const MAX_DELAY_S = 0.35;
+/** Below this correlation the probe did not survive the codec well enough to time it. */
+export const MIN_PROBE_CORRELATION = 0.3;
+
+export interface RawRoundTrip {
+  /** Decoded audio at the op's rate, delay not removed, longer than the input. */
+  audio: Float32Array;
+  /** Bytes of the encoded stream (container included). */
+  encodedBytes: number;
+  /** The encoded stream itself (for tests). */
+  encoded: Uint8Array;
+  /** Seconds of audio the encoder saw (clip + tail). */
+  encodedS: number;
+}
+
+/** The round trip without delay compensation. */
+export async function rawRoundTrip(x: Float32Array, sampleRate: number, s: CodecSetting, batcher: FfmpegBatcher = sharedBatcher()): Promise<RawRoundTrip> {
+  const info = CODECS[s.codec];
+  const atCodec = resample(x, sampleRate, s.sample_rate);
+  const tail = Math.round(CODEC_TAIL_S * s.sample_rate);
+  const padded = new Float32Array(atCodec.length + tail);
+  padded.set(atCodec);
+  let decoded: Float32Array;
+  let encoded: Uint8Array;
+  if (info.encoder === null) {
+    encoded = g711Encode(padded, s.codec as "mulaw" | "alaw");
+    decoded = g711Decode(encoded, s.codec as "mulaw" | "alaw");
+  } else {
+    const out = await batcher.transcode(s, padded);
+    decoded = out.pcm;
+    encoded = out.encoded;
+  }
+  return {
+    audio: resample(decoded, info.decodeRate(s), sampleRate),
+    encodedBytes: encoded.length,
+    encoded,
+    encodedS: padded.length / s.sample_rate,
+  };
+}
+
+/**
+ * One synthetic voice for the delay probe: Rosenberg glottal pulses (A. E. Rosenberg, "Effect of
+ * glottal pulse shape on the quality of natural vowels", JASA 49, 1971: a raised-cosine opening
+ * over 40% of the open phase, a quarter-cosine closing, open quotient 0.6), differentiated for lip
+ * radiation, through five two-pole formant resonators that glide between the vowels
+ * /a i u e o/ (Peterson & Barney formant values; F5 4.4-4.7 kHz), four vowels a second, with a
+ * 50 ms fricative noise burst every 0.37 s and a 3.7 Hz syllable envelope. The pitch rises and
+ * falls between f0Lo and f0Hi, so no period repeats. CELP codecs (AMR, Speex, Opus's SILK) are
+ * built for exactly this signal; simpler probes (a harmonic sawtooth, flat-spectrum harmonics)
+ * were timed 1-47 samples away from real speech by some codecs, this one within one sample of the
+ * bundled demo speech for every codec and setting the op offers (see CODEC_DELAYS.md).
+ */
+function probeVoice(sampleRate: number, f0Lo: number, f0Hi: number, durationS: number, seed: number): Float32Array {
+  const n = Math.round(durationS * sampleRate);
+  const x = new Float32Array(n);
+  const vowels = [
+    [730, 1090, 2440, 3400, 4500],
+    [270, 2290, 3010, 3700, 4700],
+    [300, 870, 2240, 3300, 4400],
+    [530, 1840, 2480, 3500, 4600],
+    [570, 840, 2410, 3400, 4500],
+  ];
+  const bandwidths = [60, 90, 120, 180, 250];
+  const state = bandwidths.map(() => [0, 0]);
+  const openQuotient = 0.6;
+  const rise = 0.4 * openQuotient;
+  let phase = 0;
+  let prevFlow = 0;
+  let peak = 0;
+  for (let i = 0; i < n; i++) {
+    const t = i / sampleRate;
+    const u = t / durationS;
+    const f0 = f0Lo + (f0Hi - f0Lo) * (0.5 - 0.5 * Math.cos(2 * Math.PI * 1.3 * u)) + 0.1 * f0Lo * u;
+    phase = (phase + f0 / sampleRate) % 1;
+    let flow = 0;
+    if (phase < rise) flow = 0.5 * (1 - Math.cos((Math.PI * phase) / rise));
+    else if (phase < openQuotient) flow = Math.cos(((Math.PI / 2) * (phase - rise)) / (openQuotient - rise));
+    const dFlow = flow - prevFlow;
+    prevFlow = flow;
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const noise = seed / 4294967296 - 0.5;
+    const pos = t * 4;
+    const k = Math.floor(pos) % vowels.length;
+    const next = (k + 1) % vowels.length;
+    const glide = Math.min(1, Math.max(0, (pos - Math.floor(pos) - 0.6) / 0.4));
+    let v = t % 0.37 < 0.05 ? noise * 0.3 : dFlow + noise * 0.002;
+    for (let j = 0; j < 5; j++) {
+      const f = vowels[k][j] * (1 - glide) + vowels[next][j] * glide;
+      if (f >= 0.45 * sampleRate) continue;
+      // Two-pole resonator at f with bandwidth B, unit gain at DC.
+      const r = Math.exp((-Math.PI * bandwidths[j]) / sampleRate);
+      const c = 2 * r * Math.cos((2 * Math.PI * f) / sampleRate);
+      const y = (1 - c + r * r) * v + c * state[j][0] - r * r * state[j][1];
+      state[j][1] = state[j][0];
+      state[j][0] = y;
+      v = y;
+    }
+    x[i] = v * (0.6 + 0.4 * Math.sin(2 * Math.PI * 3.7 * t));
+    peak = Math.max(peak, Math.abs(x[i]));
+  }
+  for (let i = 0; i < n; i++) x[i] *= 0.5 / peak;
+  return x;
+}
+
+/**
+ * The probe that times a codec: a low voice (f0 95-150 Hz) and a high one (170-260 Hz), 1.2 s
+ * each with 0.2 s of silence between. Deterministic (a fixed LCG for the noise, not the planner's
+ * generator: it is a measuring signal, not a draw).
+ */
+export function delayProbe(sampleRate: number): Float32Array {
+  const low = probeVoice(sampleRate, 95, 150, 1.2, 7);
+  const high = probeVoice(sampleRate, 170, 260, 1.2, 99);
+  const gap = Math.round(0.2 * sampleRate);
+  const x = new Float32Array(low.length + gap + high.length);
+  x.set(low);
+  x.set(high, low.length + gap);
+  return x;
+}
+
+export interface DelayMeasurement {
+  /** Samples at the op's rate; decoded[i + delay] lines up with input[i]. */
+  samples: number;
+  /** Correlation coefficient of probe in and out at that lag. */
+  correlation: number;
+}
+
+const delays = new Map<string, Promise<DelayMeasurement>>();
+
+/** The codec's delay at `sampleRate`, measured once per (setting, rate) in this thread and cached. */
+export function codecDelay(s: CodecSetting, sampleRate: number, batcher: FfmpegBatcher = sharedBatcher()): Promise<DelayMeasurement> {
+  const key = `${settingKey(s)} @${sampleRate}`;
+  let p = delays.get(key);
+  if (!p) {
+    p = (async () => {
+      const probe = delayProbe(sampleRate);
+      const out = await rawRoundTrip(probe, sampleRate, s, batcher);
+      const est = xcorrLag(probe, out.audio, Math.round(MAX_DELAY_S * sampleRate));
+      if (!(est.peak >= MIN_PROBE_CORRELATION)) {
+        throw new Error(`cannot time ${settingKey(s)}: the delay probe came back with correlation ${est.peak.toFixed(2)} (< ${MIN_PROBE_CORRELATION})`);
+      }
+      return { samples: est.lag, correlation: est.peak };
+    })();
+    // A failed measurement is not cached: the next clip tries again (the failure was its error).
+    p.catch(() => delays.delete(key));
+    delays.set(key, p);
+  }
+  return p;
+}
+
+export interface CodecResult {
+  /** x.length samples at the op's rate, aligned with the input. */
+  audio: Float32Array;
+  delay: DelayMeasurement;
+  encodedBytes: number;
+  /** Encoded bits per second of audio the encoder saw (container overhead included). */
+  measuredBitrate: number;
+  /** Samples past the decoded end that had to be filled with zeros (0 when the tail sufficed). */
+  zeroFilled: number;
+}
+
+/** The aligned, length-preserving round trip (the codec op's kernel). */
+export async function codecRoundTrip(x: Float32Array, sampleRate: number, s: CodecSetting, batcher: FfmpegBatcher = sharedBatcher()): Promise<CodecResult> {
+  // Both requests are made in this tick, so a probe rides in the same ffmpeg process as the clip.
+  const [raw, delay] = await Promise.all([rawRoundTrip(x, sampleRate, s, batcher), codecDelay(s, sampleRate, batcher)]);
+  const out = new Float32Array(x.length);
+  const from = Math.max(0, delay.samples);
+  const to = Math.min(raw.audio.length, delay.samples + x.length);
+  if (to > from) out.set(raw.audio.subarray(from, to), from - delay.samples);
+  const zeroFilled = x.length - Math.max(0, to - from);
+  return {
+    audio: out,
+    delay,
+    encodedBytes: raw.encodedBytes,
+    measuredBitrate: Math.round((raw.encodedBytes * 8) / raw.encodedS),
+    zeroFilled,
+  };
+}

@@ -25,8 +25,15 @@ export interface WsolaOptions {
   toleranceS?: number;
 }
 
-/** Defaults chosen by the measurements in test/voice-tempo.test.ts (see bench/README-voice.md). */
-export const WSOLA_FRAME_S = 0.03;
+/**
+ * Defaults chosen by measurement (tempo r = 0.8-1.25, three espeak-ng voices; bench/README-voice.md):
+ * frames of 20-50 ms with an 8 ms search gave log-mel distances to the time-mapped input of
+ * 0.62-0.80 dB, 25 ms the lowest (0.62-0.69) with -60 dB between the harmonics of stretched
+ * 75/90/130 Hz complexes; a 6 ms search is too short for a 75 Hz voice (a period is 13 ms:
+ * -18 dB), 10-12 ms searches sometimes lock onto the wrong period (-32 and -51 dB). Speed was
+ * the same within 10% over 20-30 ms.
+ */
+export const WSOLA_FRAME_S = 0.025;
 export const WSOLA_TOLERANCE_S = 0.008;
 
 /** Decimation of the coarse and middle search levels. */
@@ -168,7 +175,7 @@ export function wsola(x: Float32Array, o: WsolaOptions): Float32Array {
   const fineScores = new Float64Array(2 * FINE_SPAN + 1);
   // The similarity is measured over the first half of the frame: the part that overlaps the
   // previous frame's second half, where the splice is (as sox's tempo compares only its overlap).
-  // Measured against comparing whole frames: log-mel distance 0.63-0.67 dB instead of 0.67-0.77 on
+  // Measured against comparing whole frames: log-mel distance 0.63-0.72 dB instead of 0.67-0.77 on
   // espeak voices, the same -58 to -62 dB between harmonics, and 30% less time.
   const match = half;
 

@@ -4,14 +4,23 @@
 //     → resample to the op rate → drop the codec's delay → the first x.length samples
 //
 // The resampler (src/audio/resample.ts) has no delay, so the delay is the codec's own (encoder
-// look-ahead and priming, decoder overlap, container trimming). It is measured, not assumed: once
-// per (setting, op rate) and thread, a fixed probe signal makes the same round trip, in the same
-// ffmpeg process as the first clips that need it, and the cross-correlation peak between probe in
-// and probe out (an integer lag at the op's rate) is the delay. Output sample i is then decoded
-// sample i + delay, so the output is aligned with the input to within half a sample of the op's
-// rate plus whatever fraction of a sample the codec itself smears. The appended silence is longer
-// than every delay measured (the largest, AAC at 8 kHz, is 2048 samples = 0.256 s: see
-// CODEC_DELAYS.md), so the end of a clip is never cut.
+// look-ahead and priming, decoder overlap, container trimming). It is measured, not assumed, in
+// two steps:
+//  1. Once per delay class and thread, a fixed probe signal (two synthetic voices) makes the same
+//     round trip, in the same ffmpeg process as the first clips that need it, and the lag of the
+//     cross-correlation peak between probe in and probe out, over ±MAX_DELAY_S, is the class
+//     delay. A class is a codec and rate (and for Opus its bandwidth, application and frame
+//     size): the delay of every other codec was measured to be the same at every bit rate and
+//     quality (CODECS[…].delayReference; the table is in bench/README-codecs.md).
+//  2. Per clip, the lag is refined by cross-correlating the clip's own input and output within
+//     ±REFINE_S of the class delay (±3 samples at 16 kHz). A codec that does not keep the
+//     waveform exactly (CELP, Opus) puts its best-matching lag a sample or two apart for different
+//     content and modes (measured on the demo speech: AMR-NB 79-80, Opus 69-71 samples at 16 kHz);
+//     the refinement lines each clip up with its own input. Silence (no correlation) keeps the
+//     class delay. The window is narrow, so a clip can never be moved by more than 0.2 ms.
+// Output sample i is decoded sample i + delay: the output is aligned with the input to the sample
+// and has its length. The appended silence is longer than every delay measured (the largest,
+// AAC at 8 kHz, is 2048 samples = 0.128 s at 16 kHz), so the end of a clip is never cut.
 import { g711Decode, g711Encode } from "../audio/g711.js";
 import { resample } from "../audio/resample.js";
 import { xcorrLag } from "../audio/xcorr.js";
@@ -22,6 +31,8 @@ import { CODECS, settingKey, type CodecSetting } from "./table.js";
 export const CODEC_TAIL_S = 0.4;
 /** Largest delay searched for, seconds either way. */
 export const MAX_DELAY_S = 0.35;
+/** Half-width of the per-clip refinement around the class delay, seconds. */
+export const REFINE_S = 0.0002;
 /** Below this correlation the probe did not survive the codec well enough to time it. */
 export const MIN_PROBE_CORRELATION = 0.3;
 
@@ -149,17 +160,21 @@ export interface DelayMeasurement {
 
 const delays = new Map<string, Promise<DelayMeasurement>>();
 
-/** The codec's delay at `sampleRate`, measured once per (setting, rate) in this thread and cached. */
+/**
+ * The class delay of setting `s` at `sampleRate` (the delay of CODECS[codec].delayReference(s)),
+ * measured once per class and rate in this thread and cached.
+ */
 export function codecDelay(s: CodecSetting, sampleRate: number, batcher: FfmpegBatcher = sharedBatcher()): Promise<DelayMeasurement> {
-  const key = `${settingKey(s)} @${sampleRate}`;
+  const ref = CODECS[s.codec].delayReference(s);
+  const key = `${settingKey(ref)} @${sampleRate}`;
   let p = delays.get(key);
   if (!p) {
     p = (async () => {
       const probe = delayProbe(sampleRate);
-      const out = await rawRoundTrip(probe, sampleRate, s, batcher);
+      const out = await rawRoundTrip(probe, sampleRate, ref, batcher);
       const est = xcorrLag(probe, out.audio, Math.round(MAX_DELAY_S * sampleRate));
       if (!(est.peak >= MIN_PROBE_CORRELATION)) {
-        throw new Error(`cannot time ${settingKey(s)}: the delay probe came back with correlation ${est.peak.toFixed(2)} (< ${MIN_PROBE_CORRELATION})`);
+        throw new Error(`cannot time ${settingKey(ref)}: the delay probe came back with correlation ${est.peak.toFixed(2)} (< ${MIN_PROBE_CORRELATION})`);
       }
       return { samples: est.lag, correlation: est.peak };
     })();
@@ -170,10 +185,36 @@ export function codecDelay(s: CodecSetting, sampleRate: number, batcher: FfmpegB
   return p;
 }
 
+/**
+ * The lag in [center - halfWidth, center + halfWidth] maximising sum_i x[i] y[i + lag] (direct
+ * sums; ties and an all-zero correlation keep the lag nearest `center`).
+ */
+export function refineLag(x: Float32Array, y: Float32Array, center: number, halfWidth: number): number {
+  let best = center;
+  let bestValue = -Infinity;
+  const order = [0];
+  for (let d = 1; d <= halfWidth; d++) order.push(-d, d);
+  for (const d of order) {
+    const lag = center + d;
+    let sum = 0;
+    const from = Math.max(0, -lag);
+    const to = Math.min(x.length, y.length - lag);
+    for (let i = from; i < to; i++) sum += x[i] * y[i + lag];
+    if (sum > bestValue) {
+      bestValue = sum;
+      best = lag;
+    }
+  }
+  return best;
+}
+
 export interface CodecResult {
   /** x.length samples at the op's rate, aligned with the input. */
   audio: Float32Array;
-  delay: DelayMeasurement;
+  /** Delay removed from this clip, samples at the op's rate (class delay + refinement). */
+  delaySamples: number;
+  /** The class delay from the probe. */
+  classDelay: DelayMeasurement;
   encodedBytes: number;
   /** Encoded bits per second of audio the encoder saw (container overhead included). */
   measuredBitrate: number;
@@ -184,15 +225,17 @@ export interface CodecResult {
 /** The aligned, length-preserving round trip (the codec op's kernel). */
 export async function codecRoundTrip(x: Float32Array, sampleRate: number, s: CodecSetting, batcher: FfmpegBatcher = sharedBatcher()): Promise<CodecResult> {
   // Both requests are made in this tick, so a probe rides in the same ffmpeg process as the clip.
-  const [raw, delay] = await Promise.all([rawRoundTrip(x, sampleRate, s, batcher), codecDelay(s, sampleRate, batcher)]);
+  const [raw, classDelay] = await Promise.all([rawRoundTrip(x, sampleRate, s, batcher), codecDelay(s, sampleRate, batcher)]);
+  const delay = refineLag(x, raw.audio, classDelay.samples, Math.max(1, Math.round(REFINE_S * sampleRate)));
   const out = new Float32Array(x.length);
-  const from = Math.max(0, delay.samples);
-  const to = Math.min(raw.audio.length, delay.samples + x.length);
-  if (to > from) out.set(raw.audio.subarray(from, to), from - delay.samples);
+  const from = Math.max(0, delay);
+  const to = Math.min(raw.audio.length, delay + x.length);
+  if (to > from) out.set(raw.audio.subarray(from, to), from - delay);
   const zeroFilled = x.length - Math.max(0, to - from);
   return {
     audio: out,
-    delay,
+    delaySamples: delay,
+    classDelay,
     encodedBytes: raw.encodedBytes,
     measuredBitrate: Math.round((raw.encodedBytes * 8) / raw.encodedS),
     zeroFilled,

@@ -60,6 +60,14 @@ export interface CodecInfo {
   encodeArgs(s: CodecSetting): string[];
   /** Input options for the decoder process, before its `-i`. */
   decodeArgs(s: CodecSetting): string[];
+  /**
+   * The setting whose measured delay stands for `s`'s: `s` with the parameters that do not move
+   * the delay set to fixed values. Measured (bench/README-codecs.md, "Delays"): MP3, AAC, Vorbis,
+   * Speex, AMR-NB/WB, G.722 and G.726 have one delay per codec and rate, the same at every bit rate
+   * or quality to the sample; Opus moves by up to 2 samples at 16 kHz with its internal mode
+   * (bit rate, bandwidth, application), which the per-clip refinement of roundtrip.ts absorbs.
+   */
+  delayReference(s: CodecSetting): CodecSetting;
   /** Range text for the docs. */
   doc: string;
 }
@@ -76,6 +84,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: same,
     encodeArgs: (s) => ["-c:a", "libmp3lame", "-b:a", String(s.bitrate), "-f", "mp3"],
     decodeArgs: () => ["-f", "mp3"],
+    delayReference: (s) => ({ codec: "mp3", sample_rate: s.sample_rate, bitrate: s.sample_rate >= 32000 ? 128000 : 64000 }),
     doc: "`bitrate` 8000–160000 b/s at 8–24 kHz (MPEG-2/2.5 steps 8, 16, 24 … 160 kb/s), 32000–320000 at 32–48 kHz",
   },
   opus: {
@@ -97,6 +106,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
       "-f", "opus",
     ],
     decodeArgs: () => ["-f", "ogg"],
+    delayReference: (s) => ({ ...s, bitrate: 16000, complexity: 10, vbr: "on" }),
     doc: "`bitrate` 6000–510000 b/s (1 kb/s steps); `bandwidth` (largest allowed) auto \\| nb (4 kHz) \\| mb \\| wb (8 kHz) \\| swb \\| fb; `application` voip \\| audio \\| lowdelay; `complexity` 0–10; `vbr` on \\| off \\| constrained; `frame_ms` 10 \\| 20 \\| 40 \\| 60",
   },
   amr_nb: {
@@ -108,6 +118,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: () => 8000,
     encodeArgs: (s) => ["-c:a", "libopencore_amrnb", "-b:a", String(s.bitrate), "-dtx", "0", "-f", "amr"],
     decodeArgs: () => ["-f", "amr"],
+    delayReference: () => ({ codec: "amr_nb", sample_rate: 8000, bitrate: 12200 }),
     doc: "`bitrate` one of the 8 modes 4750, 5150, 5900, 6700, 7400, 7950, 10200, 12200 b/s; runs at 8 kHz",
   },
   amr_wb: {
@@ -119,6 +130,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: () => 16000,
     encodeArgs: (s) => ["-c:a", "libvo_amrwbenc", "-b:a", String(s.bitrate), "-dtx", "0", "-f", "amr"],
     decodeArgs: () => ["-f", "amr"],
+    delayReference: () => ({ codec: "amr_wb", sample_rate: 16000, bitrate: 23850 }),
     doc: "`bitrate` one of the 9 modes 6600, 8850, 12650, 14250, 15850, 18250, 19850, 23050, 23850 b/s; runs at 16 kHz",
   },
   speex: {
@@ -133,6 +145,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: same,
     encodeArgs: (s) => ["-c:a", "libspeex", "-cbr_quality", String(s.quality), "-f", "ogg"],
     decodeArgs: () => ["-f", "ogg"],
+    delayReference: (s) => ({ codec: "speex", sample_rate: s.sample_rate, quality: 8 }),
     doc: "`quality` 1–10 (CBR; narrowband 3.95–24.6 kb/s at 8 kHz, wideband 5.75–42.2 kb/s at 16 kHz); `sample_rate` 8000 (nb) \\| 16000 (wb) \\| 32000 (uwb)",
   },
   vorbis: {
@@ -144,6 +157,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: same,
     encodeArgs: (s) => ["-c:a", "libvorbis", "-q:a", String(s.quality), "-f", "ogg"],
     decodeArgs: () => ["-f", "ogg"],
+    delayReference: (s) => ({ codec: "vorbis", sample_rate: s.sample_rate, quality: 5 }),
     doc: "`quality` -1–10 (integer VBR quality)",
   },
   aac: {
@@ -155,6 +169,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: same,
     encodeArgs: (s) => ["-c:a", "aac", "-b:a", String(s.bitrate), "-f", "adts"],
     decodeArgs: () => ["-f", "aac"],
+    delayReference: (s) => ({ codec: "aac", sample_rate: s.sample_rate, bitrate: 32000 }),
     doc: "`bitrate` 8000–256000 b/s (1 kb/s steps)",
   },
   g722: {
@@ -168,6 +183,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     // ignoring the 1 or 2 low bits of each codeword (ITU-T G.722 sec. 1.4.3, modes 2 and 3).
     encodeArgs: () => ["-c:a", "g722", "-f", "g722"],
     decodeArgs: (s) => ["-bits_per_codeword", String(Math.round((s.bitrate ?? 64000) / 8000)), "-f", "g722"],
+    delayReference: () => ({ codec: "g722", sample_rate: 16000, bitrate: 64000 }),
     doc: "`bitrate` 48000 \\| 56000 \\| 64000 b/s (decoder modes 3, 2, 1); runs at 16 kHz",
   },
   g726: {
@@ -179,6 +195,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: () => 8000,
     encodeArgs: (s) => ["-c:a", "g726", "-code_size", String((s.bitrate ?? 32000) / 8000), "-f", "g726"],
     decodeArgs: (s) => ["-f", "g726", "-code_size", String((s.bitrate ?? 32000) / 8000), "-sample_rate", "8000"],
+    delayReference: () => ({ codec: "g726", sample_rate: 8000, bitrate: 32000 }),
     doc: "`bitrate` 16000 \\| 24000 \\| 32000 \\| 40000 b/s (2–5 bits per sample); runs at 8 kHz",
   },
   mulaw: {
@@ -190,6 +207,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: () => 8000,
     encodeArgs: () => [],
     decodeArgs: () => [],
+    delayReference: () => ({ codec: "mulaw", sample_rate: 8000, bitrate: 64000 }),
     doc: "64 kb/s at 8 kHz, in-process (no ffmpeg)",
   },
   alaw: {
@@ -201,6 +219,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     decodeRate: () => 8000,
     encodeArgs: () => [],
     decodeArgs: () => [],
+    delayReference: () => ({ codec: "alaw", sample_rate: 8000, bitrate: 64000 }),
     doc: "64 kb/s at 8 kHz, in-process (no ffmpeg)",
   },
 };

@@ -58,9 +58,13 @@ export async function loadSource(ref: AudioRef, channel: "mix" | number, sampleR
   return { samples, fileSampleRate: fileRate, fileChannels };
 }
 
-/** Least-recently-used cache of decoded bank audio, bounded by bytes. */
+/**
+ * Least-recently-used cache of decoded bank audio, bounded by bytes. Loads in flight are shared:
+ * the items of a batch run concurrently and often ask for the same noise or RIR at once.
+ */
 export class AudioCache {
   private readonly entries = new Map<string, Float32Array>();
+  private readonly loading = new Map<string, Promise<Float32Array>>();
   private bytes = 0;
   constructor(private readonly maxBytes: number) {}
 
@@ -71,15 +75,21 @@ export class AudioCache {
       this.entries.set(key, hit);
       return hit;
     }
-    const value = await load();
-    this.entries.set(key, value);
-    this.bytes += value.byteLength;
-    for (const [k, v] of this.entries) {
-      if (this.bytes <= this.maxBytes || k === key) break;
-      this.entries.delete(k);
-      this.bytes -= v.byteLength;
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = load().finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+      const value = await pending;
+      this.entries.set(key, value);
+      this.bytes += value.byteLength;
+      for (const [k, v] of this.entries) {
+        if (this.bytes <= this.maxBytes || k === key) break;
+        this.entries.delete(k);
+        this.bytes -= v.byteLength;
+      }
+      return value;
     }
-    return value;
+    return pending;
   }
 }
 

@@ -9,8 +9,10 @@
 // decoder process, one stream per clip (src/codecs/batcher.ts); see bench/README-codecs.md.
 //
 // Provenance: the planned setting (codec, rate, bit rate or quality, Opus options) and, measured,
-// the delay removed (samples at the op's rate and ms), the probe's correlation at that delay, the
-// encoded size and the bit rate it implies (container overhead and the 0.4 s tail included).
+// the delay removed from this clip (samples at the op's rate and ms), the class delay the probe
+// measured and the probe's correlation there, the encoded size and the bit rate it implies
+// (container overhead and the 0.4 s silent tail included, so it reads a little low for VBR codecs
+// and a little high for short clips).
 import { z } from "zod";
 import { requireEncoders } from "../codecs/ffmpeg.js";
 import { codecRoundTrip } from "../codecs/roundtrip.js";
@@ -211,9 +213,10 @@ export const codecOp: OpDefinition<CodecConfig, CodecParams> = {
     return {
       audio: r.audio,
       measured: {
-        delay_samples: r.delay.samples,
-        delay_ms: roundTo((1000 * r.delay.samples) / ctx.sampleRate, 3),
-        delay_correlation: roundTo(r.delay.correlation, 4),
+        delay_samples: r.delaySamples,
+        delay_ms: roundTo((1000 * r.delaySamples) / ctx.sampleRate, 3),
+        class_delay_samples: r.classDelay.samples,
+        probe_correlation: roundTo(r.classDelay.correlation, 4),
         encoded_bytes: r.encodedBytes,
         bitrate_measured: r.measuredBitrate,
         ...(r.zeroFilled ? { zero_filled: r.zeroFilled } : {}),

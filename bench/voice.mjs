@@ -1,7 +1,7 @@
 // Throughput of the voice-perturbation kernels (tempo, pitch, vtlp, and for reference formant,
 // prosody, accent) against Debian sox `tempo` / `pitch`, timed in the same run, per core.
 //
-//   npx tsc -p tsconfig.json && node bench/voice.mjs [--seconds 60] [--runs 7] [--espeak] [--quality]
+//   npx tsc -p tsconfig.json && node bench/voice.mjs [--seconds 60] [--runs 7] [--espeak] [--quality [--scan]]
 //
 // Input: `--seconds` of 16 kHz speech-like audio (a vowel source-filter model with moving f0 and
 // formants, syllable envelope, aspiration and fricative bursts, generated here), or with
@@ -15,7 +15,8 @@
 //
 // `--quality` adds the tempo-algorithm comparison behind src/ops/tempo.ts (WSOLA, phase vocoder,
 // sox tempo): log-mel distance to the time-mapped input with a +-12 ms tolerance, energy between
-// the harmonics of a stretched harmonic complex, click compactness.
+// the harmonics of a stretched harmonic complex, click compactness; `--scan` adds the same
+// measures for WSOLA frame lengths and search tolerances.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -378,6 +379,21 @@ if (args.includes("--quality")) {
     }
     quality[name] = { melDb, offHarmonicDb: off, clickCompactness: compact };
     console.log(`| ${name} | ${melDb.map((v) => v.toFixed(2)).join(" / ")} | ${off.map((v) => v.toFixed(1)).join(" / ")} | ${compact.toFixed(3)} |`);
+  }
+  if (args.includes("--scan")) {
+    // The WSOLA frame length and search tolerance behind WSOLA_FRAME_S / WSOLA_TOLERANCE_S.
+    console.log(`\nWSOLA frame / tolerance scan (same measures):`);
+    console.log("| frame ms | tolerance ms | log-mel distance, dB | worst off-harmonic energy, dB (75 / 90 / 130 Hz) |");
+    console.log("|---:|---:|---|---|");
+    quality.scan = [];
+    const grid = [[20, 8], [25, 8], [30, 8], [40, 8], [50, 8], [25, 6], [25, 10], [25, 12]];
+    for (const [frameMs, tolMs] of grid) {
+      const tsm = (x, r) => wsola(x, { sampleRate: SR, outLength: Math.round(x.length / r), inputPosition: (u) => u * r, frameS: frameMs / 1000, toleranceS: tolMs / 1000 });
+      const melDb = signals.map((sig) => rs.reduce((a, r) => a + melFidelity(sig.x, tsm(sig.x, r), r), 0) / rs.length);
+      const off = [75, 90, 130].map((f0) => Math.max(...[0.8, 1.25].map((r) => offHarmonic(tsm(harmonic(3, f0), r), f0))));
+      quality.scan.push({ frameMs, tolMs, melDb, offHarmonicDb: off });
+      console.log(`| ${frameMs} | ${tolMs} | ${melDb.map((v) => v.toFixed(2)).join(" / ")} | ${off.map((v) => v.toFixed(1)).join(" / ")} |`);
+    }
   }
 }
 

@@ -26,12 +26,14 @@ export interface WsolaOptions {
 }
 
 /**
- * Defaults chosen by measurement (tempo r = 0.8-1.25, three espeak-ng voices; bench/README-voice.md):
- * frames of 20-50 ms with an 8 ms search gave log-mel distances to the time-mapped input of
- * 0.62-0.80 dB, 25 ms the lowest (0.62-0.69) with -60 dB between the harmonics of stretched
- * 75/90/130 Hz complexes; a 6 ms search is too short for a 75 Hz voice (a period is 13 ms:
- * -18 dB), 10-12 ms searches sometimes lock onto the wrong period (-32 and -51 dB). Speed was
- * the same within 10% over 20-30 ms.
+ * Defaults chosen by measurement (`node bench/voice.mjs --quality --scan`, bench/README-voice.md;
+ * tempo r = 0.8-1.25 on three espeak-ng voices): with an 8 ms search, frames of 20-50 ms gave
+ * log-mel distances to the time-mapped input rising with the frame (0.71-0.77 dB at 20 ms,
+ * 0.74-0.78 at 25, 0.77-0.82 at 30, 0.81-0.92 at 50; two runs) and -60 dB between the harmonics of
+ * stretched 75/90/130 Hz complexes throughout. At 25 ms a 6 ms search is too short for a 75 Hz
+ * voice (a period is 13 ms: -12 dB) and a 12 ms one can lock onto the wrong period (-42 dB);
+ * 8 ms also keeps the label-time bound tight. 25 ms rather than 20 because the compared half
+ * frame (12.5 ms) should span a whole period of an 80 Hz voice. Speed is within 10% over 20-30 ms.
  */
 export const WSOLA_FRAME_S = 0.025;
 export const WSOLA_TOLERANCE_S = 0.008;

@@ -20,12 +20,14 @@
 //     formants move by at most 1.1 x 1.06 = +17% / 0.9 x 0.94 = -15%, inside the 15-20% spread
 //     of F1/F2 between adult male and female speakers (Peterson & Barney, JASA 24(2), 1952),
 //     so vowels stay inside the natural vowel space and keep their identity.
-//   semitones [-2, 2]: a speaker's f0 offset; with vtlp's alpha the total f0 change stays within
-//     about +-3.7 semitones, well inside one speaker's range and far from the octave-scale
-//     shifts where pitch-shifted speech starts to lose intelligibility.
+//   semitones [-2, 2]: a speaker's f0 offset; with vtlp's alpha the f0 change stays within about
+//     +-3.8 semitones (+-5.3 at the extremes of the prosody contour), inside one speaker's usual
+//     f0 range and far from octave-scale
+//     shifts; the formants do not follow it (step 3), so the voice does not turn "chipmunk".
 //   prosody_tempo [0.9, 1.1] and prosody_semitones [-1.5, 1.5] every 0.8 s: speaking rate varies
 //     by +-10% and intonation by +-1.5 semitones over phrase-length stretches, as natural
-//     within-speaker variation does; WSOLA is free of audible artifacts at these rates.
+//     within-speaker variation does; at these rates WSOLA keeps the log-mel spectrogram within
+//     ~0.8 dB of the time-mapped input (bench/README-voice.md).
 import { z } from "zod";
 import { prosody, prosodyMaps, type ProsodyContour } from "../audio/prosody.js";
 import { VTLP_BOUNDARY_FRACTION, vtlp, vtlpKneeHz } from "../audio/vtlp.js";

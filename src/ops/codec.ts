@@ -127,13 +127,18 @@ function pick<T>(v: T | T[], rng: Rng): T {
   return Array.isArray(v) ? rng.choice(v) : v;
 }
 
-/** A mode uniformly among `modes` inside the range (or the mode nearest its middle when none is). */
-function drawMode(v: ValueOrRange, modes: readonly number[], rng: Rng): number {
+/** The modes inside a value or range, or else the one mode nearest its middle. */
+function modesIn(v: ValueOrRange, modes: readonly number[]): number[] {
   const [lo, hi] = typeof v === "number" ? [v, v] : v;
   const inside = modes.filter((m) => m >= lo && m <= hi);
-  if (inside.length) return rng.choice(inside);
+  if (inside.length) return inside;
   const mid = (lo + hi) / 2;
-  return modes.reduce((a, b) => (Math.abs(b - mid) < Math.abs(a - mid) ? b : a));
+  return [modes.reduce((a, b) => (Math.abs(b - mid) < Math.abs(a - mid) ? b : a))];
+}
+
+/** A mode drawn uniformly among modesIn(v, modes). */
+function drawMode(v: ValueOrRange, modes: readonly number[], rng: Rng): number {
+  return rng.choice(modesIn(v, modes));
 }
 
 function drawInt(v: ValueOrRange, rng: Rng): number {
@@ -179,6 +184,55 @@ export function drawSetting(c: CodecChoice, rng: Rng, opRate: number): CodecSett
     case "mulaw":
     case "alaw":
       return { codec: c.codec, sample_rate: rate, bitrate: 64000 };
+  }
+}
+
+/**
+ * Every setting a choice can draw at `opRate` (the discrete values the sampler picks among:
+ * modes, integer qualities, 1 kb/s steps, list entries). For tests and the benchmark.
+ */
+export function enumerateChoice(c: CodecChoice, opRate: number): CodecSetting[] {
+  const info = CODECS[c.codec];
+  const rate = ("sample_rate" in c && c.sample_rate) || defaultCodecRate(c.codec, opRate);
+  const range = (v: ValueOrRange): [number, number] => (typeof v === "number" ? [v, v] : v);
+  const steps = (v: ValueOrRange, step: number) => {
+    const [lo, hi] = range(v);
+    const out: number[] = [];
+    for (let k = Math.ceil(lo / step); k <= Math.floor(hi / step); k++) out.push(k * step);
+    return out.length ? out : [Math.round((lo + hi) / 2 / step) * step];
+  };
+  const modes = (v: ValueOrRange) => modesIn(v, info.bitrates!(rate));
+  const list = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+  switch (c.codec) {
+    case "mp3":
+    case "amr_nb":
+    case "amr_wb":
+    case "g722":
+    case "g726":
+      return modes(c.bitrate as ValueOrRange).map((bitrate) => ({ codec: c.codec, sample_rate: rate, bitrate }));
+    case "opus":
+      return steps(c.bitrate as ValueOrRange, 1000).flatMap((bitrate) =>
+        list(c.bandwidth).flatMap((bandwidth) =>
+          list(c.application).map((application) => ({
+            codec: "opus" as const,
+            sample_rate: rate,
+            bitrate,
+            bandwidth: bandwidth as OpusBandwidthChoice,
+            application: application as OpusApplication,
+            complexity: c.complexity,
+            vbr: c.vbr as OpusVbr,
+            frame_ms: c.frame_ms,
+          })),
+        ),
+      );
+    case "speex":
+    case "vorbis":
+      return steps(c.quality as ValueOrRange, 1).map((quality) => ({ codec: c.codec, sample_rate: rate, quality }));
+    case "aac":
+      return steps(c.bitrate as ValueOrRange, 1000).map((bitrate) => ({ codec: "aac" as const, sample_rate: rate, bitrate }));
+    case "mulaw":
+    case "alaw":
+      return [{ codec: c.codec, sample_rate: rate, bitrate: 64000 }];
   }
 }
 

@@ -99,3 +99,13 @@ describe("recipe", () => {
     expect(r.stdout).toMatch(/ok \(1 inputs, 4 ops: speed, reverb, noise, gain\)/);
   });
 });
+
+describe("recipe sampling probe", () => {
+  it("refuses settings that only fail when drawn, at their position", () => {
+    const dir = setup();
+    const text = GOOD.replace("  - gain: {db: [-6, 6]}", "  - vtlp: {alpha: 0.9, boundary_hz: 9000}");
+    const errs = errorsOf(text, dir);
+    expect(errs).toHaveLength(1);
+    expect(errs[0]).toMatch(/^r\.yaml:8:5: chain\[1\]\.vtlp: cannot be sampled at sample_rate 16000: /);
+  });
+});

@@ -6,6 +6,7 @@ import path from "node:path";
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import type { z } from "zod";
 import { OPS } from "../ops/registry.js";
+import { rngFor } from "../plan/rng.js";
 import { editDistance, nearest, RecipeError, RecipeErrors, type FieldPath } from "./errors.js";
 import { recipeSchema, type ChainStep, type Recipe } from "./schema.js";
 
@@ -151,6 +152,27 @@ function chainStep(loc: Located, entry: Record<string, unknown>, i: number, erro
   return { op: name, config: op.schema.parse(raw) };
 }
 
+/**
+ * Draws each op's parameters a few times against stand-in banks, so a setting that only fails
+ * when sampled (a VTLP knee past Nyquist at this sample rate, rooms that cannot be built) stops
+ * the recipe here, with its position, instead of the planner midway.
+ */
+function probeSamplers(loc: Located, chain: ChainStep[], recipe: { seed: number; sample_rate: number; noise_banks: Array<{ name: string }>; rir_banks: Array<{ name: string }> }, errors: RecipeError[]): void {
+  const stand = (list: Array<{ name: string }>) => new Map(list.map((b) => [b.name, [{ id: "probe", path: "", category: "probe", durationS: 10 }]]));
+  const banks = { noise: stand(recipe.noise_banks), rir: stand(recipe.rir_banks) };
+  chain.forEach((step, i) => {
+    const op = OPS.get(step.op)!;
+    for (let k = 0; k < 4; k++) {
+      try {
+        op.sample(step.config, rngFor(recipe.seed, `probe#${k}`, i), { sampleRate: recipe.sample_rate, durationS: 3, banks, copy: k });
+      } catch (e: any) {
+        errors.push(err(loc, ["chain", i, step.op], `cannot be sampled at sample_rate ${recipe.sample_rate}: ${String(e?.message ?? e).split("\n")[0]}`));
+        return;
+      }
+    }
+  });
+}
+
 /** Reads, validates and resolves a recipe. Throws RecipeErrors listing every problem found. */
 export function loadRecipe(file: string, cwd = process.cwd()): Recipe {
   const display = path.relative(cwd, path.resolve(cwd, file)) || file;
@@ -221,6 +243,8 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
     if (!existsSync(input.path)) errors.push(err(loc, ["inputs", i, "path"], `not found: ${input.path}`));
   });
   parsed.output.path = path.resolve(cwd, parsed.output.path);
+  if (errors.length) throw new RecipeErrors(errors);
+  probeSamplers(loc, chain, parsed, errors);
   if (errors.length) throw new RecipeErrors(errors);
 
   const canonical = JSON.stringify({ ...parsed, chain });

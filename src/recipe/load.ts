@@ -166,7 +166,7 @@ function probeSamplers(loc: Located, chain: ChainStep[], recipe: { seed: number;
       try {
         op.sample(step.config, rngFor(recipe.seed, `probe#${k}`, i), { sampleRate: recipe.sample_rate, durationS: 3, banks, copy: k });
       } catch (e: any) {
-        errors.push(err(loc, ["chain", i, step.op], `cannot be sampled at sample_rate ${recipe.sample_rate}: ${String(e?.message ?? e).split("\n")[0]}`));
+        errors.push(err(loc, ["chain", i, step.op], `cannot be sampled at sample_rate ${recipe.sample_rate}: ${String(e?.message ?? e).split("\n")[0]}`, undefined, step.op));
         return;
       }
     }

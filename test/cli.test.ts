@@ -61,3 +61,22 @@ describe("cli", () => {
     expect(readFileSync(path.join(d, "out/keep.txt"), "utf8")).toBe("user file");
   });
 });
+
+describe("plan with balancing", () => {
+  it("prints the before/after table and warns when a group cannot reach its target", () => {
+    const d = tempDir("augment-balance-");
+    writeNemoCorpus(
+      path.join(d, "c"),
+      Array.from({ length: 9 }, (_, i) => ({ id: `s${i}-u${i}`, speaker: `s${i}`, text: `t ${i}`, lang: i < 7 ? "en" : "sw", samples: speechLike(16000, 16000, 120, i + 1), sampleRate: 16000 })),
+    );
+    writeFileSync(path.join(d, "r.yaml"), "inputs: [{format: nemo, path: c/manifest.json}]\nbalance: {by: language, strategy: target_hours, target_hours: 0.004, max_copies: 3}\nchain:\n  - gain: {db: [-3, 3]}\noutput: {path: out}\n");
+    const r = cli(["plan", "r.yaml"], d);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/balance by language \(target_hours\):/);
+    // en: 7 × 1 s, target 14.4 s → 2 copies each (a 3rd copy would overshoot more); sw: 2 s × 3 max = 6 s.
+    expect(r.stdout).toMatch(/^en\s+7\s+0\.002\s+0\.004\s+0\.004\s+2$/m);
+    expect(r.stdout).toMatch(/^sw\s+2\s+0\.001\s+0\.004\s+0\.002\s+3$/m);
+    expect(r.stdout).toMatch(/warning: group "sw" reaches 0\.00167 of 0\.00400 target hours with max_copies 3/);
+    expect(r.stdout).not.toMatch(/warning: group "en"/);
+  });
+});

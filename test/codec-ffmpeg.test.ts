@@ -80,7 +80,7 @@ describe("the bundled ffmpeg", () => {
 interface DecodeCase {
   setting: CodecSetting;
   ext: string;
-  /** Input options Debian's ffmpeg needs for a raw stream. */
+  /** Input options Debian's ffmpeg needs for a raw stream, or to pick its decoder. */
   demux?: string[];
   codecName: string;
   rate: number;
@@ -94,8 +94,11 @@ const CASES: DecodeCase[] = [
   { setting: { codec: "amr_nb", sample_rate: 8000, bitrate: 12200 }, ext: "amr", codecName: "amr_nb", rate: 8000, band: "narrow" },
   { setting: { codec: "amr_nb", sample_rate: 8000, bitrate: 4750 }, ext: "amr", codecName: "amr_nb", rate: 8000, band: "narrow" },
   { setting: { codec: "amr_wb", sample_rate: 16000, bitrate: 12650 }, ext: "amr", codecName: "amr_wb", rate: 16000, band: "wide" },
-  { setting: { codec: "speex", sample_rate: 8000, quality: 8 }, ext: "spx", codecName: "speex", rate: 8000, band: "narrow" },
-  { setting: { codec: "speex", sample_rate: 16000, quality: 8 }, ext: "spx", codecName: "speex", rate: 16000, band: "wide" },
+  // Debian's ffmpeg 5.1 has a native Speex decoder too, which leaves out libspeex's perceptual
+  // enhancer (it decodes our streams, but 16 dB away from libspeex's output at 16 kHz): compare
+  // with its libspeex decoder, the one the bundled ffmpeg uses.
+  { setting: { codec: "speex", sample_rate: 8000, quality: 8 }, ext: "spx", demux: ["-c:a", "libspeex"], codecName: "speex", rate: 8000, band: "narrow" },
+  { setting: { codec: "speex", sample_rate: 16000, quality: 8 }, ext: "spx", demux: ["-c:a", "libspeex"], codecName: "speex", rate: 16000, band: "wide" },
   { setting: { codec: "vorbis", sample_rate: 16000, quality: 3 }, ext: "ogg", codecName: "vorbis", rate: 16000, band: "wide" },
   { setting: { codec: "aac", sample_rate: 16000, bitrate: 48000 }, ext: "aac", codecName: "aac", rate: 16000, band: "wide" },
   { setting: { codec: "g722", sample_rate: 16000, bitrate: 64000 }, ext: "g722", demux: ["-f", "g722"], codecName: "adpcm_g722", rate: 16000, band: "wide" },
@@ -109,7 +112,10 @@ describe("every codec's stream, decoded by Debian's own ffmpeg", () => {
     const inputAbove4k = energyAboveDb(sentence, SR, 4000);
     const results = await Promise.all(CASES.map((c) => Promise.all([rawRoundTrip(sentence, SR, c.setting, batcher), codecRoundTrip(sentence, SR, c.setting, batcher)])));
     expect(batcher.stats.processPairs).toBeLessThanOrEqual(2);
-    const lines: string[] = [`input: energy above 4 kHz ${inputAbove4k.toFixed(1)} dB re 0.1-4 kHz`];
+    const inputPs = powerSpectrum(sentence);
+    const input4to7 = 10 * Math.log10(bandEnergy(inputPs, SR, 4000, 7000) / bandEnergy(inputPs, SR, 100, 4000));
+    const lines: string[] = [`input: energy above 4 kHz ${inputAbove4k.toFixed(1)} dB, 4-7 kHz ${input4to7.toFixed(1)} dB re 0.1-4 kHz`];
+    const checks: Array<() => void> = [];
     for (const [k, c] of CASES.entries()) {
       const [raw, op] = results[k];
       const file = path.join(dir, `${k}-${c.setting.codec}.${c.ext}`);
@@ -130,15 +136,18 @@ describe("every codec's stream, decoded by Debian's own ffmpeg", () => {
       const below4k = bandEnergy(ps, SR, 100, 4000);
       const above = (hz: number) => 10 * Math.log10(bandEnergy(ps, SR, hz, SR / 2 + 1) / below4k);
       const band4to7 = 10 * Math.log10(bandEnergy(ps, SR, 4000, 7000) / below4k);
+      checks.push(() => {
+        expect(agree, settingKey(c.setting)).toBeGreaterThan(20);
+        if (c.band === "narrow") expect(above(4000), settingKey(c.setting)).toBeLessThan(-40);
+        // Opus's narrowband mode (4 kHz audio band) rolls off more gently through its 8 → 48 kHz upsampler.
+        if (c.band === "opus-narrow") expect(above(5000), settingKey(c.setting)).toBeLessThan(-40);
+        // A wideband codec keeps the 4-7 kHz band within 6 dB of the input's.
+        if (c.band === "wide") expect(band4to7, settingKey(c.setting)).toBeGreaterThan(input4to7 - 6);
+      });
       lines.push(`${settingKey(c.setting).padEnd(44)} ${c.codecName}@${stream.sample_rate} Hz; Debian vs bundled decode ${agree.toFixed(1)} dB; above 4 kHz ${above(4000).toFixed(1)} dB, above 5 kHz ${above(5000).toFixed(1)} dB, 4-7 kHz ${band4to7.toFixed(1)} dB`);
-      expect(agree).toBeGreaterThan(20);
-      if (c.band === "narrow") expect(above(4000)).toBeLessThan(-40);
-      // Opus's narrowband mode (4 kHz audio band) rolls off more gently through its 8 → 48 kHz upsampler.
-      if (c.band === "opus-narrow") expect(above(5000)).toBeLessThan(-40);
-      // A wideband codec keeps the 4-7 kHz band within 6 dB of the input's.
-      if (c.band === "wide") expect(band4to7).toBeGreaterThan(10 * Math.log10(bandEnergy(powerSpectrum(sentence), SR, 4000, 7000) / bandEnergy(powerSpectrum(sentence), SR, 100, 4000)) - 6);
     }
     console.log(lines.join("\n"));
+    for (const check of checks) check();
   });
 });
 
@@ -241,13 +250,13 @@ describe("batching", () => {
   it("a clip that breaks ffmpeg fails alone, with a message naming the codec, and its neighbours succeed", async () => {
     const batcher = new FfmpegBatcher();
     const good: CodecSetting = { codec: "amr_nb", sample_rate: 8000, bitrate: 12200 };
-    // libopus has no 44.1 kHz mode: the encoder refuses to open.
-    const bad: CodecSetting = { codec: "opus", sample_rate: 44100, bitrate: 16000, application: "voip" };
+    // G.726 has no 6-bit mode: ffmpeg refuses the option.
+    const bad: CodecSetting = { codec: "g726", sample_rate: 8000, bitrate: 48000 };
     const x = speech[0].audio;
     const results = await Promise.allSettled([rawRoundTrip(x, SR, good, batcher), rawRoundTrip(x, SR, bad, batcher), rawRoundTrip(x, SR, good, batcher)]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const reason = String((results[1] as PromiseRejectedResult).reason?.message);
-    expect(reason).toMatch(/^ffmpeg encoder of opus 44100Hz 16000bps voip failed \(exit 1\): /);
+    expect(reason).toMatch(/^ffmpeg encoder of g726 8000Hz 48000bps failed \(exit 1\): .*Error while opening encoder/);
     expect(reason).not.toContain("\n");
     expect(batcher.stats).toMatchObject({ retriedFlushes: 1, failedStreams: 1 });
   });

@@ -109,7 +109,10 @@ export function allocateCopies(utts: Utterance[], spec: BalanceSpec, seed: numbe
       minCopies: Math.min(...counts),
       maxCopies: Math.max(...counts),
     };
-    if (planned < target * 0.98) report.warning = `group "${g}" reaches ${planned.toFixed(2)} of ${target.toFixed(2)} target hours with max_copies ${spec.max_copies}`;
+    // Only max_copies can keep a group short: otherwise the greedy fill stops within one utterance.
+    if (planned < target * 0.98 && report.minCopies === spec.max_copies) {
+      report.warning = `group "${g}" reaches ${planned.toPrecision(3)} of ${target.toPrecision(3)} target hours with max_copies ${spec.max_copies}`;
+    }
     reports.push(report);
   }
   return { copies, groups: reports };

@@ -158,7 +158,7 @@ async function withWatchdog(p: { proc: ChildProcess; done: Promise<Exit> }, time
 }
 
 function describeExit(what: string, e: Exit, timeoutMs: number): string | null {
-  if (e.timedOut) return `${what} timed out after ${(timeoutMs / 1000).toFixed(0)} s (killed)`;
+  if (e.timedOut) return `${what} timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s (killed)`;
   if (e.spawnError) return `${what} could not start: ${e.spawnError.message}`;
   if (e.code === 0) return null;
   const why = e.signal ? `killed by ${e.signal}` : `exit ${e.code}`;

@@ -29,10 +29,13 @@ export class CodecSetupError extends Error {
   }
 }
 
+let bundled: string | null = null;
+
 /** The binary to run: $AUGMENT_FFMPEG, else the one inside @ffmpeg-installer/linux-x64. */
 export function locateFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegLocation {
   const override = env[FFMPEG_ENV];
   if (override) return { path: override, from: FFMPEG_ENV };
+  if (bundled) return { path: bundled, from: FFMPEG_PACKAGE };
   let pkg: string;
   try {
     pkg = createRequire(import.meta.url).resolve(`${FFMPEG_PACKAGE}/package.json`);
@@ -44,7 +47,8 @@ export function locateFfmpeg(env: NodeJS.ProcessEnv = process.env): FfmpegLocati
         : `codec ops need ffmpeg: the bundled build is for linux-x64 and this is ${platform}; set ${FFMPEG_ENV}=/path/to/ffmpeg`,
     );
   }
-  return { path: path.join(path.dirname(pkg), "ffmpeg"), from: FFMPEG_PACKAGE };
+  bundled = path.join(path.dirname(pkg), "ffmpeg");
+  return { path: bundled, from: FFMPEG_PACKAGE };
 }
 
 export interface FfmpegInfo extends FfmpegLocation {

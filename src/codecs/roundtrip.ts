@@ -19,8 +19,9 @@
 //     the refinement lines each clip up with its own input. Silence (no correlation) keeps the
 //     class delay. The window is narrow, so a clip can never be moved by more than 0.2 ms.
 // Output sample i is decoded sample i + delay: the output is aligned with the input to the sample
-// and has its length. The appended silence is longer than every delay measured (the largest,
-// AAC at 8 kHz, is 2048 samples = 0.128 s at 16 kHz), so the end of a clip is never cut.
+// and has its length. The appended silence (0.4 s) is longer than every delay measured (the
+// largest, MP3 at 8 kHz, is 0.138 s; bench/README-codecs.md), so the end of a clip is never cut;
+// were it ever short, the op records how many samples it had to fill with zeros.
 import { g711Decode, g711Encode } from "../audio/g711.js";
 import { resample } from "../audio/resample.js";
 import { xcorrLag } from "../audio/xcorr.js";
@@ -31,6 +32,12 @@ import { CODECS, settingKey, type CodecSetting } from "./table.js";
 export const CODEC_TAIL_S = 0.4;
 /** Largest delay searched for, seconds either way. */
 export const MAX_DELAY_S = 0.35;
+/**
+ * Length of each of the two voices of the delay probe, seconds. Measured with 0.4, 0.6 and 1.2 s:
+ * the same class delays to a sample except Opus narrowband (70 or 71, the clips' own 70-71), so
+ * 0.6 s (a 1.4 s probe, per class and thread) is enough for the per-clip refinement to start from.
+ */
+export const PROBE_VOICE_S = 0.6;
 /** Half-width of the per-clip refinement around the class delay, seconds. */
 export const REFINE_S = 0.0002;
 /** Below this correlation the probe did not survive the codec well enough to time it. */
@@ -137,13 +144,13 @@ function probeVoice(sampleRate: number, f0Lo: number, f0Hi: number, durationS: n
 }
 
 /**
- * The probe that times a codec: a low voice (f0 95-150 Hz) and a high one (170-260 Hz), 1.2 s
- * each with 0.2 s of silence between. Deterministic (a fixed LCG for the noise, not the planner's
+ * The probe that times a codec: a low voice (f0 95-150 Hz) and a high one (170-260 Hz),
+ * PROBE_VOICE_S each with 0.2 s of silence between. Deterministic (a fixed LCG for the noise, not the planner's
  * generator: it is a measuring signal, not a draw).
  */
 export function delayProbe(sampleRate: number): Float32Array {
-  const low = probeVoice(sampleRate, 95, 150, 1.2, 7);
-  const high = probeVoice(sampleRate, 170, 260, 1.2, 99);
+  const low = probeVoice(sampleRate, 95, 150, PROBE_VOICE_S, 7);
+  const high = probeVoice(sampleRate, 170, 260, PROBE_VOICE_S, 99);
   const gap = Math.round(0.2 * sampleRate);
   const x = new Float32Array(low.length + gap + high.length);
   x.set(low);
@@ -216,6 +223,8 @@ export interface CodecResult {
   /** The class delay from the probe. */
   classDelay: DelayMeasurement;
   encodedBytes: number;
+  /** The encoded stream (for tests). */
+  encoded: Uint8Array;
   /** Encoded bits per second of audio the encoder saw (container overhead included). */
   measuredBitrate: number;
   /** Samples past the decoded end that had to be filled with zeros (0 when the tail sufficed). */
@@ -237,6 +246,7 @@ export async function codecRoundTrip(x: Float32Array, sampleRate: number, s: Cod
     delaySamples: delay,
     classDelay,
     encodedBytes: raw.encodedBytes,
+    encoded: raw.encoded,
     measuredBitrate: Math.round((raw.encodedBytes * 8) / raw.encodedS),
     zeroFilled,
   };

@@ -107,7 +107,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     ],
     decodeArgs: () => ["-f", "ogg"],
     delayReference: (s) => ({ ...s, bitrate: 16000, complexity: 10, vbr: "on" }),
-    doc: "`bitrate` 6000–510000 b/s (1 kb/s steps); `bandwidth` (largest allowed) auto \\| nb (4 kHz) \\| mb \\| wb (8 kHz) \\| swb \\| fb; `application` voip \\| audio \\| lowdelay; `complexity` 0–10; `vbr` on \\| off \\| constrained; `frame_ms` 10 \\| 20 \\| 40 \\| 60",
+    doc: "`bitrate` 6000–510000 b/s (1 kb/s steps); `bandwidth` (largest allowed) auto | nb (4 kHz) | mb | wb (8 kHz) | swb | fb; `application` voip | audio | lowdelay; `complexity` 0–10; `vbr` on | off | constrained; `frame_ms` 10 | 20 | 40 | 60",
   },
   amr_nb: {
     name: "amr_nb",
@@ -146,7 +146,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     encodeArgs: (s) => ["-c:a", "libspeex", "-cbr_quality", String(s.quality), "-f", "ogg"],
     decodeArgs: () => ["-f", "ogg"],
     delayReference: (s) => ({ codec: "speex", sample_rate: s.sample_rate, quality: 8 }),
-    doc: "`quality` 1–10 (CBR; narrowband 3.95–24.6 kb/s at 8 kHz, wideband 5.75–42.2 kb/s at 16 kHz); `sample_rate` 8000 (nb) \\| 16000 (wb) \\| 32000 (uwb)",
+    doc: "`quality` 1–10 (CBR; narrowband 3.95–24.6 kb/s at 8 kHz, wideband 5.75–42.2 kb/s at 16 kHz); `sample_rate` 8000 (nb) | 16000 (wb) | 32000 (uwb)",
   },
   vorbis: {
     name: "vorbis",
@@ -184,7 +184,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     encodeArgs: () => ["-c:a", "g722", "-f", "g722"],
     decodeArgs: (s) => ["-bits_per_codeword", String(Math.round((s.bitrate ?? 64000) / 8000)), "-f", "g722"],
     delayReference: () => ({ codec: "g722", sample_rate: 16000, bitrate: 64000 }),
-    doc: "`bitrate` 48000 \\| 56000 \\| 64000 b/s (decoder modes 3, 2, 1); runs at 16 kHz",
+    doc: "`bitrate` 48000 | 56000 | 64000 b/s (decoder modes 3, 2, 1); runs at 16 kHz",
   },
   g726: {
     name: "g726",
@@ -196,7 +196,7 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     encodeArgs: (s) => ["-c:a", "g726", "-code_size", String((s.bitrate ?? 32000) / 8000), "-f", "g726"],
     decodeArgs: (s) => ["-f", "g726", "-code_size", String((s.bitrate ?? 32000) / 8000), "-sample_rate", "8000"],
     delayReference: () => ({ codec: "g726", sample_rate: 8000, bitrate: 32000 }),
-    doc: "`bitrate` 16000 \\| 24000 \\| 32000 \\| 40000 b/s (2–5 bits per sample); runs at 8 kHz",
+    doc: "`bitrate` 16000 | 24000 | 32000 | 40000 b/s (2–5 bits per sample); runs at 8 kHz",
   },
   mulaw: {
     name: "mulaw",

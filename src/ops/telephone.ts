@@ -2,8 +2,8 @@
 // order-4 Butterworth high-pass at 300 Hz followed by an order-8 Butterworth low-pass at 3400 Hz
 // (src/audio/biquad.ts: RBJ cookbook sections, exact bilinear Butterworth). Specification, at a
 // rate fs, from the closed form 10 log10(1 + (tan(pi f/fs) / tan(pi fc/fs))^(±2N)):
-//   at 16 kHz: -3.01 dB at 300 and 3400 Hz; 100 Hz: 38.2 dB down; 6 kHz: 77.9 dB down;
-//   4 kHz: 16.6 dB down; 1 kHz: within 0.01 dB of 0.
+//   at 16 kHz: -3.01 dB at 300 and 3400 Hz; 100 Hz: 38.21 dB down; 6 kHz: 77.77 dB down;
+//   200 Hz: 14.28 dB down; 4 kHz: 16.62 dB down; 1 kHz: within 0.01 dB of 0.
 // test/channel-filters.test.ts measures those with tones and against scipy's butter().
 // The band edges may be drawn from ranges; the filter's group delay at the band's geometric centre
 // (about 1 kHz; 6 samples at 16 kHz for 300-3400) is removed so speech keeps its timing.

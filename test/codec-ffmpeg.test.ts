@@ -277,7 +277,7 @@ describe("batching", () => {
       const t0 = performance.now();
       const r = await Promise.allSettled([batcher.transcode({ codec: "g726", sample_rate: 8000, bitrate: 32000 }, new Float32Array(800)), batcher.transcode({ codec: "g722", sample_rate: 16000, bitrate: 64000 }, new Float32Array(1600))]);
       expect(r.map((x) => x.status)).toEqual(["rejected", "rejected"]);
-      expect(String((r[0] as PromiseRejectedResult).reason.message)).toMatch(/^ffmpeg encoder of g726 8000Hz 32000bps timed out after 0 s \(killed\)$/);
+      expect(String((r[0] as PromiseRejectedResult).reason.message)).toMatch(/^ffmpeg encoder of g726 8000Hz 32000bps timed out after 0.3 s \(killed\)$/);
       // One try as a pair, then one per clip: three watchdog periods.
       expect(performance.now() - t0).toBeLessThan(5000);
     } finally {

@@ -109,3 +109,10 @@ describe("recipe sampling probe", () => {
     expect(errs[0]).toMatch(/^r\.yaml:8:5: chain\[1\]\.vtlp: cannot be sampled at sample_rate 16000: /);
   });
 });
+
+describe("recipe sampling probe and categories", () => {
+  it("accepts a noise op restricted to categories", () => {
+    const dir = setup();
+    expect(errorsOf(GOOD.replace("p: 0.8}", "p: 0.8, categories: [babble, white]}"), dir)).toEqual([]);
+  });
+});

@@ -241,6 +241,8 @@ export async function codecRoundTrip(x: Float32Array, sampleRate: number, s: Cod
   const to = Math.min(raw.audio.length, delay + x.length);
   if (to > from) out.set(raw.audio.subarray(from, to), from - delay);
   const zeroFilled = x.length - Math.max(0, to - from);
+  // A decoder that returns far less than it was given is broken, not delayed: an item error.
+  if (zeroFilled > 0.1 * x.length) throw new Error(`${settingKey(s)}: the decoder returned ${raw.audio.length} samples for ${x.length} (+ tail)`);
   return {
     audio: out,
     delaySamples: delay,

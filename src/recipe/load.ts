@@ -158,7 +158,11 @@ function chainStep(loc: Located, entry: Record<string, unknown>, i: number, erro
  * the recipe here, with its position, instead of the planner midway.
  */
 function probeSamplers(loc: Located, chain: ChainStep[], recipe: { seed: number; sample_rate: number; noise_banks: Array<{ name: string }>; rir_banks: Array<{ name: string }> }, errors: RecipeError[]): void {
-  const stand = (list: Array<{ name: string }>) => new Map(list.map((b) => [b.name, [{ id: "probe", path: "", category: "probe", durationS: 10 }]]));
+  // One stand-in item per category any op asks for, so category filters find something.
+  const categories = new Set<string>(["probe"]);
+  for (const step of chain) for (const c of ((step.config as { categories?: string[] }).categories ?? [])) categories.add(c);
+  const stand = (list: Array<{ name: string }>) =>
+    new Map(list.map((b) => [b.name, [...categories].map((category) => ({ id: `probe-${category}`, path: "", category, durationS: 10 }))]));
   const banks = { noise: stand(recipe.noise_banks), rir: stand(recipe.rir_banks) };
   chain.forEach((step, i) => {
     const op = OPS.get(step.op)!;

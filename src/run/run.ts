@@ -13,7 +13,7 @@ import type { Recipe } from "../recipe/schema.js";
 import { checkInput } from "../sources/index.js";
 import type { ItemError, PlannedItem } from "../types.js";
 import { writeFileAtomic } from "../writers/atomic.js";
-import { itemRecord, readRecords, type ItemRecord, type ManifestWriter } from "../writers/manifest.js";
+import { itemRecord, readRecords, type ItemRecord } from "../writers/manifest.js";
 import { nemoEntry, nemoLines } from "../writers/nemo.js";
 import { nemoTarredConfigSnippet, writeNemoTarredMetadata } from "../writers/nemo-tarred.js";
 import type { ShardRecord, ShardSink } from "../writers/sink.js";
@@ -147,7 +147,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   const outDir = recipe.output.path;
   const worker = opts.worker ?? { index: 0, count: 1 };
   const prepared = await prepare(recipe, { limit: opts.limit });
-  const { plan, catalog, banks } = prepared;
+  const { plan, catalog } = prepared;
   const threads = opts.threads ?? resolveWorkers(recipe.engine.workers);
   const mine = plan.shards.filter((s) => s.index % worker.count === worker.index);
   log(

@@ -1,20 +1,28 @@
-// One audio file per item under `audio/`, each written atomically; a shard here is just a group
-// of items committed together in the index (its hash is over the files' hashes, in order).
+// One audio file per item, each written atomically; a shard here is a group of items committed
+// together in the index (its hash is over the files' hashes, in order). `FilesSink` writes
+// `audio/<id>.<ext>`; the Kaldi and Hugging Face sinks extend it with their own layout and checks.
 import { createHash } from "node:crypto";
 import path from "node:path";
 import type { ProcessedItem } from "../types.js";
 import { writeFileAtomic } from "./atomic.js";
 import type { ShardRecord, ShardSink } from "./sink.js";
 
-export class FilesSink implements ShardSink {
+export class PerFileSink implements ShardSink {
   private files: string[] = [];
   private hashes: string[] = [];
   private bytes = 0;
-  constructor(private readonly outDir: string) {}
+  constructor(
+    protected readonly outDir: string,
+    /** The file of an item, relative to the output folder. */
+    private readonly relPath: (item: ProcessedItem) => string,
+  ) {}
 
   audioRef(item: ProcessedItem): string {
-    return `audio/${item.outId}.${item.audioExt}`;
+    return this.relPath(item);
   }
+
+  /** Refuses an item the layout cannot hold (throw with a one-line reason). */
+  protected check(_item: ProcessedItem): void {}
 
   async open(): Promise<void> {
     this.files = [];
@@ -23,7 +31,8 @@ export class FilesSink implements ShardSink {
   }
 
   async add(item: ProcessedItem): Promise<void> {
-    const rel = `audio/${item.outId}.${item.audioExt}`;
+    this.check(item);
+    const rel = this.audioRef(item);
     const r = await writeFileAtomic(path.join(this.outDir, rel), item.audio);
     this.files.push(rel);
     this.hashes.push(r.sha256);
@@ -36,4 +45,10 @@ export class FilesSink implements ShardSink {
   }
 
   async abort(): Promise<void> {}
+}
+
+export class FilesSink extends PerFileSink {
+  constructor(outDir: string) {
+    super(outDir, (item) => `audio/${item.outId}.${item.audioExt}`);
+  }
 }

@@ -6,12 +6,10 @@
 // metadata file must have identical columns and types, so every row has the same keys, strings are ""
 // rather than null when missing (a column that is null in a whole split would be typed `null` there),
 // and `duration` is always written as a JSON float (`2.0`, never `2`, which would infer int64).
-import { createHash } from "node:crypto";
 import path from "node:path";
-import type { ItemMeta, ProcessedItem } from "../types.js";
-import { writeFileAtomic } from "./atomic.js";
+import type { ItemMeta } from "../types.js";
 import type { ItemRecord, ManifestOptions, ManifestWriter } from "./manifest.js";
-import type { ShardRecord, ShardSink } from "./sink.js";
+import { PerFileSink } from "./files.js";
 import { TextFileWriter } from "./textfile.js";
 
 /** HF's split keywords (`SPLIT_KEYWORDS`, datasets `data_files.py`) mapped to the canonical names. */
@@ -58,43 +56,11 @@ function splitDir(root: string, split: string): string {
 }
 
 /** Writes each item's audio as `<root>/<split>/<id>.<ext>` (one file per item, atomically). */
-export class HfAudioFolderSink implements ShardSink {
-  private files: string[] = [];
-  private hashes: string[] = [];
-  private bytes = 0;
-  private readonly root: string;
-
-  constructor(
-    private readonly outDir: string,
-    opts: HfAudioFolderOptions = {},
-  ) {
-    this.root = opts.dir ?? "";
+export class HfAudioFolderSink extends PerFileSink {
+  constructor(outDir: string, opts: HfAudioFolderOptions = {}) {
+    const root = opts.dir ?? "";
+    super(outDir, (item) => path.posix.join(splitDir(root, hfSplitName(item.meta.split)), `${item.outId}.${item.audioExt}`));
   }
-
-  audioRef(item: ProcessedItem): string {
-    return path.posix.join(splitDir(this.root, hfSplitName(item.meta.split)), `${item.outId}.${item.audioExt}`);
-  }
-
-  async open(): Promise<void> {
-    this.files = [];
-    this.hashes = [];
-    this.bytes = 0;
-  }
-
-  async add(item: ProcessedItem): Promise<void> {
-    const rel = this.audioRef(item);
-    const r = await writeFileAtomic(path.join(this.outDir, rel), item.audio);
-    this.files.push(rel);
-    this.hashes.push(r.sha256);
-    this.bytes += r.bytes;
-  }
-
-  async commit(): Promise<ShardRecord> {
-    const sha256 = createHash("sha256").update(this.hashes.join("\n")).digest("hex");
-    return { files: this.files, sha256, bytes: this.bytes, items: this.files.length };
-  }
-
-  async abort(): Promise<void> {}
 }
 
 /** The columns of every metadata.jsonl row, in order, with their JSON types. */

@@ -9,15 +9,13 @@
 // Every file is sorted by its first column in LC_ALL=C (byte) order, unique, and ends with "\n".
 // utt2spk must also be sorted by speaker, which holds when every speaker id is a prefix of its
 // utterance ids (`<spk>-…`); both are checked here and a violation fails loudly.
-import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { readWavLayout } from "../audio/wav.js";
 import type { ProcessedItem } from "../types.js";
-import { writeFileAtomic } from "./atomic.js";
 import type { ItemRecord, ManifestOptions, ManifestWriter } from "./manifest.js";
-import type { ShardRecord, ShardSink } from "./sink.js";
 import { compareUtf8, DEFAULT_MAX_LINES_IN_MEMORY, ExternalLineSorter } from "./sort.js";
+import { PerFileSink } from "./files.js";
 import { TextFileWriter } from "./textfile.js";
 
 export interface KaldiWavSinkOptions {
@@ -26,30 +24,13 @@ export interface KaldiWavSinkOptions {
 }
 
 /** Writes each item as `wav/<id>.wav`, refusing anything but 16-bit PCM mono WAV. */
-export class KaldiWavSink implements ShardSink {
-  private files: string[] = [];
-  private hashes: string[] = [];
-  private bytes = 0;
-  private readonly dir: string;
-
-  constructor(
-    private readonly outDir: string,
-    opts: KaldiWavSinkOptions = {},
-  ) {
-    this.dir = opts.dir ?? "wav";
+export class KaldiWavSink extends PerFileSink {
+  constructor(outDir: string, opts: KaldiWavSinkOptions = {}) {
+    const dir = opts.dir ?? "wav";
+    super(outDir, (item) => path.posix.join(dir, `${item.outId}.wav`));
   }
 
-  audioRef(item: ProcessedItem): string {
-    return path.posix.join(this.dir, `${item.outId}.wav`);
-  }
-
-  async open(): Promise<void> {
-    this.files = [];
-    this.hashes = [];
-    this.bytes = 0;
-  }
-
-  async add(item: ProcessedItem): Promise<void> {
+  protected override check(item: ProcessedItem): void {
     if (item.audioExt !== "wav") {
       throw new Error(`Kaldi output needs PCM16 WAV audio (Kaldi reads no other format); item ${item.outId} is ${item.audioExt}: set output.audio to wav`);
     }
@@ -60,19 +41,7 @@ export class KaldiWavSink implements ShardSink {
     if (layout.sampleRate !== item.meta.sampling_rate) {
       throw new Error(`item ${item.outId}: WAV says ${layout.sampleRate} Hz, metadata ${item.meta.sampling_rate} Hz`);
     }
-    const rel = this.audioRef(item);
-    const r = await writeFileAtomic(path.join(this.outDir, rel), item.audio);
-    this.files.push(rel);
-    this.hashes.push(r.sha256);
-    this.bytes += r.bytes;
   }
-
-  async commit(): Promise<ShardRecord> {
-    const sha256 = createHash("sha256").update(this.hashes.join("\n")).digest("hex");
-    return { files: this.files, sha256, bytes: this.bytes, items: this.files.length };
-  }
-
-  async abort(): Promise<void> {}
 }
 
 /** Characters a wav.scp pipe command can hold unquoted (our own Kaldi reader also parses only this form). */

@@ -18,7 +18,11 @@ async function openText(file: string): Promise<Readable> {
   const raw: Readable = handle.createReadStream({ autoClose: true });
   // A `.gz` suffix means gzip, as Lhotse and NeMo decide it (by name, not content).
   const stream: Readable = file.endsWith(".gz") ? raw.pipe(createGunzip()) : raw;
-  if (stream !== raw) raw.on("error", (err) => stream.destroy(err));
+  if (stream !== raw) {
+    raw.on("error", (err) => stream.destroy(err));
+    // A reader that stops early destroys the gunzip stream; the file under it must close too.
+    stream.on("close", () => raw.destroy());
+  }
   stream.setEncoding("utf8");
   return stream;
 }

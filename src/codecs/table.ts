@@ -198,31 +198,25 @@ export const CODECS: Readonly<Record<CodecName, CodecInfo>> = {
     delayReference: () => ({ codec: "g726", sample_rate: 8000, bitrate: 32000 }),
     doc: "`bitrate` 16000 | 24000 | 32000 | 40000 b/s (2–5 bits per sample); runs at 8 kHz",
   },
-  mulaw: {
-    name: "mulaw",
-    title: "G.711 μ-law (in-process)",
-    encoder: null,
-    rates: [8000],
-    bitrates: () => [64000],
-    decodeRate: () => 8000,
-    encodeArgs: () => [],
-    decodeArgs: () => [],
-    delayReference: () => ({ codec: "mulaw", sample_rate: 8000, bitrate: 64000 }),
-    doc: "64 kb/s at 8 kHz, in-process (no ffmpeg)",
-  },
-  alaw: {
-    name: "alaw",
-    title: "G.711 A-law (in-process)",
-    encoder: null,
-    rates: [8000],
-    bitrates: () => [64000],
-    decodeRate: () => 8000,
-    encodeArgs: () => [],
-    decodeArgs: () => [],
-    delayReference: () => ({ codec: "alaw", sample_rate: 8000, bitrate: 64000 }),
-    doc: "64 kb/s at 8 kHz, in-process (no ffmpeg)",
-  },
+  mulaw: g711("mulaw", "G.711 μ-law (in-process)"),
+  alaw: g711("alaw", "G.711 A-law (in-process)"),
 };
+
+/** G.711 runs in process (src/audio/g711.ts): 64 kb/s at 8 kHz, no ffmpeg arguments. */
+function g711(name: "mulaw" | "alaw", title: string): CodecInfo {
+  return {
+    name,
+    title,
+    encoder: null,
+    rates: [8000],
+    bitrates: () => [64000],
+    decodeRate: () => 8000,
+    encodeArgs: () => [],
+    decodeArgs: () => [],
+    delayReference: () => ({ codec: name, sample_rate: 8000, bitrate: 64000 }),
+    doc: "64 kb/s at 8 kHz, in-process (no ffmpeg)",
+  };
+}
 
 /** The codec's rate for audio at `opRate`: the op's rate if the codec has it, else the nearest below, else the lowest. */
 export function defaultCodecRate(codec: CodecName, opRate: number): number {

@@ -30,8 +30,9 @@
 //     ~0.8 dB of the time-mapped input (bench/README-voice.md).
 import { z } from "zod";
 import { prosody, prosodyMaps, type ProsodyContour } from "../audio/prosody.js";
-import { VTLP_BOUNDARY_FRACTION, vtlp, vtlpKneeHz } from "../audio/vtlp.js";
+import { vtlp } from "../audio/vtlp.js";
 import { drawValue, probability, roundTo, valueOrRange, type ValueOrRange } from "./params.js";
+import { drawVtlpWarp } from "./vtlp.js";
 import { boundedRange, contourDurationFactor, drawContour } from "./prosody.js";
 import type { OpDefinition } from "./types.js";
 
@@ -74,19 +75,14 @@ export const accentOp: OpDefinition<AccentConfig, AccentParams> = {
   summary: "Preset: vtlp + formant + pitch + prosody drawn together in ranges that keep speech intelligible (speaker and speaking-style change).",
   schema: accentSchema,
   sample(c, rng, ctx) {
-    const nyquistHz = ctx.sampleRate / 2;
-    const boundaryHz = c.boundary_hz ?? VTLP_BOUNDARY_FRACTION * nyquistHz;
-    const alpha = roundTo(drawValue(c.vtlp_alpha as ValueOrRange, rng), 4);
-    if (!(vtlpKneeHz(alpha, boundaryHz) < nyquistHz) || !(boundaryHz * Math.min(alpha, 1) < nyquistHz)) {
-      throw new RangeError(`accent: boundary_hz ${boundaryHz} with alpha ${alpha} puts the warp's knee at or above the Nyquist (${nyquistHz} Hz)`);
-    }
+    const { alpha, boundaryHz } = drawVtlpWarp("accent", c.vtlp_alpha as ValueOrRange, c.boundary_hz, rng, ctx.sampleRate);
     const ratio = roundTo(drawValue(c.formant_ratio as ValueOrRange, rng), 4);
     const semitones = roundTo(drawValue(c.semitones as ValueOrRange, rng), 3);
     const contour = drawContour(rng, ctx.durationS, c.prosody_step_s, c.prosody_tempo, c.prosody_semitones);
     return {
       op: "accent",
       vtlp_alpha: alpha,
-      boundary_hz: roundTo(boundaryHz, 3),
+      boundary_hz: boundaryHz,
       formant_ratio: ratio,
       semitones,
       prosody_step_s: c.prosody_step_s,

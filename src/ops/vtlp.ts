@@ -3,6 +3,7 @@
 // moves every spectral peak to its warped frequency (src/audio/vtlp.ts). Below the knee
 // F_hi min(alpha, 1) / alpha every component moves by exactly alpha; length and timing are kept.
 import { z } from "zod";
+import type { Rng } from "../plan/rng.js";
 import { VTLP_BOUNDARY_FRACTION, vtlp, vtlpKneeHz } from "../audio/vtlp.js";
 import { drawValue, probability, roundTo, valueOrRange, type ValueOrRange } from "./params.js";
 import type { OpDefinition } from "./types.js";
@@ -29,18 +30,27 @@ export interface VtlpParams {
   [k: string]: unknown;
 }
 
+/**
+ * Draws the warp factor and resolves the boundary (null = the paper's 0.6 × Nyquist), refusing a
+ * knee at or above the Nyquist. Shared by `vtlp` and the `accent` preset.
+ */
+export function drawVtlpWarp(op: string, alphaRange: ValueOrRange, boundary: number | null, rng: Rng, sampleRate: number): { alpha: number; boundaryHz: number } {
+  const nyquistHz = sampleRate / 2;
+  const boundaryHz = boundary ?? VTLP_BOUNDARY_FRACTION * nyquistHz;
+  const alpha = roundTo(drawValue(alphaRange, rng), 4);
+  if (!(vtlpKneeHz(alpha, boundaryHz) < nyquistHz) || !(boundaryHz * Math.min(alpha, 1) < nyquistHz)) {
+    throw new RangeError(`${op}: boundary_hz ${boundaryHz} with alpha ${alpha} puts the warp's knee at or above the Nyquist (${nyquistHz} Hz)`);
+  }
+  return { alpha, boundaryHz: roundTo(boundaryHz, 3) };
+}
+
 export const vtlpOp: OpDefinition<VtlpConfig, VtlpParams> = {
   name: "vtlp",
   summary: "Vocal-tract length perturbation: Jaitly & Hinton's piecewise-linear frequency warp by alpha on an STFT (phase vocoder) resynthesis.",
   schema: vtlpSchema,
   sample(c, rng, ctx) {
-    const nyquistHz = ctx.sampleRate / 2;
-    const boundaryHz = c.boundary_hz ?? VTLP_BOUNDARY_FRACTION * nyquistHz;
-    const alpha = roundTo(drawValue(c.alpha as ValueOrRange, rng), 4);
-    if (!(vtlpKneeHz(alpha, boundaryHz) < nyquistHz) || !(boundaryHz * Math.min(alpha, 1) < nyquistHz)) {
-      throw new RangeError(`vtlp: boundary_hz ${boundaryHz} with alpha ${alpha} puts the warp's knee at or above the Nyquist (${nyquistHz} Hz)`);
-    }
-    return { op: "vtlp", alpha, boundary_hz: roundTo(boundaryHz, 3) };
+    const { alpha, boundaryHz } = drawVtlpWarp("vtlp", c.alpha as ValueOrRange, c.boundary_hz, rng, ctx.sampleRate);
+    return { op: "vtlp", alpha, boundary_hz: boundaryHz };
   },
   apply(x, p, ctx) {
     if (p.alpha === 1) return { audio: x };

@@ -1,7 +1,8 @@
 """The reference peer for `npm run bench`: the same planned chain done with numpy/scipy/soundfile
 (Debian packages). It reads augment's own plan (plan.jsonl), so both do exactly the same work:
 resample_poly for speed, fftconvolve for reverb (aligned to the direct path), RMS-SNR noise mix,
-gain, 16-bit FLAC out through libsndfile. Usage: peer.py PLAN.jsonl OUTDIR WORKERS NOISE_DIR RIR_DIR"""
+gain, 16-bit FLAC out through libsndfile. Usage: peer.py PLAN.jsonl OUTDIR WORKERS NOISE_DIR RIR_DIR
+(or peer.py --versions: the library versions, as JSON)."""
 import json, os, sys, time
 from fractions import Fraction
 from multiprocessing import Pool
@@ -65,7 +66,16 @@ def process(args):
     return len(x) / 16000
 
 
+def versions():
+    import scipy
+    return {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
+            "soundfile": sf.__version__, "libsndfile": sf.__libsndfile_version__}
+
+
 def main():
+    if sys.argv[1:] == ["--versions"]:
+        print(json.dumps(versions()))
+        return
     plan, out_dir, workers, noise_dir, rir_dir = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
     os.makedirs(out_dir, exist_ok=True)
     items = [json.loads(l) for l in open(plan)]

@@ -10,9 +10,22 @@ export interface WordTime {
 
 /** Where an utterance's audio lives. `offsetS`/`durationS` cut a segment out of a longer file. */
 export interface AudioRef {
+  /** The audio file; for synthetic speech, the text file and line it came from (`<file>:<line>`). */
   path: string;
   offsetS?: number;
   durationS?: number;
+  /** Synthetic speech: the audio is made by the engine from this (src/tts/synth.ts), not read from `path`. */
+  synth?: SynthSpec;
+}
+
+/** What one synthetic utterance is made from; every field decides the samples. */
+export interface SynthSpec {
+  engine: "espeak-ng";
+  text: string;
+  /** `<language voice>[+<variant>]`. */
+  voice: string;
+  rate_wpm: number;
+  pitch: number;
 }
 
 /** One source utterance, as read from an input (catalog entry). No audio is loaded. */
@@ -98,6 +111,8 @@ export interface ItemMeta {
     /** The channel choice ("mix" or an index) and, for segments, the offset into the file. */
     channel: "mix" | number;
     offset_s?: number;
+    /** Synthetic speech: what it was synthesised from (text as spoken, voice, rate, pitch). */
+    synth?: SynthSpec;
   };
   copy: number;
   words?: WordTime[];

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import decode from "audio-decode";
 import { DecodeError, type DecodedAudio } from "./decoded.js";
+import { int16LevelSimd } from "./simd.js";
 import { parseWav, readWavLayout } from "./wav.js";
 
 /** What a header says about a file's audio, without decoding it. */
@@ -127,11 +128,11 @@ function sniff(bytes: Uint8Array, nameHint: string): { container: Container; off
  * found from magic bytes; `nameHint` (a file name) only helps with MP3 files that start with junk.
  * Opus always decodes at 48 kHz. Every failure is a DecodeError with a one-line reason.
  */
-export async function decodeAudio(bytes: Uint8Array, nameHint: string): Promise<DecodedAudio> {
+export async function decodeAudio(bytes: Uint8Array, nameHint: string, alloc?: (length: number) => Float32Array): Promise<DecodedAudio> {
   const { container, offset } = sniff(bytes, nameHint);
   switch (container) {
     case "wav":
-      return parseWav(bytes);
+      return parseWav(bytes, alloc);
     case "flac":
       return decodeFlac(bytes.subarray(offset));
     case "ogg":
@@ -254,6 +255,59 @@ export function floatToInt16(x: Float32Array): Int16Array {
   }
   return out;
 }
+
+/**
+ * floatToInt16 into `out` (x.length samples; allocated when absent) and, in the same pass, the
+ * level of x: peak |x|, mean square (even and odd samples summed apart, then added), and whether
+ * every sample is finite. Returns a shared object: read it before the next call.
+ */
+export function floatToInt16Level(x: Float32Array, out?: Int16Array): { pcm: Int16Array; peak: number; meanSquare: number; finite: boolean } {
+  const pcm = out ?? new Int16Array(x.length);
+  let peak = 0;
+  let e0 = 0;
+  let e1 = 0;
+  let i = 0;
+  // The SIMD kernel takes all but the last few samples (same bits); this loop finishes them.
+  const done = int16LevelSimd(x, pcm, simdSums);
+  if (done !== null) {
+    e0 = simdSums[0];
+    e1 = simdSums[1];
+    peak = simdSums[2];
+    i = done;
+  }
+  for (; i + 1 < x.length; i += 2) {
+    const a = x[i];
+    const b = x[i + 1];
+    e0 += a * a;
+    e1 += b * b;
+    const m = Math.max(Math.abs(a), Math.abs(b));
+    if (m > peak) peak = m;
+    let u = a * 32768 + 32768.5;
+    u = u >= 0 ? (u > 65535 ? 65535 : u) : u < 0 ? 0 : 32768;
+    pcm[i] = (u | 0) - 32768;
+    let v = b * 32768 + 32768.5;
+    v = v >= 0 ? (v > 65535 ? 65535 : v) : v < 0 ? 0 : 32768;
+    pcm[i + 1] = (v | 0) - 32768;
+  }
+  if (i < x.length) {
+    const a = x[i];
+    e0 += a * a;
+    peak = Math.max(peak, Math.abs(a));
+    let u = a * 32768 + 32768.5;
+    u = u >= 0 ? (u > 65535 ? 65535 : u) : u < 0 ? 0 : 32768;
+    pcm[i] = (u | 0) - 32768;
+  }
+  const energy = e0 + e1;
+  levelResult.pcm = pcm;
+  levelResult.peak = peak;
+  levelResult.meanSquare = energy / x.length;
+  // A NaN or ±Inf anywhere makes the energy non-finite.
+  levelResult.finite = Number.isFinite(energy);
+  return levelResult;
+}
+
+const simdSums = new Float64Array(3);
+const levelResult: { pcm: Int16Array; peak: number; meanSquare: number; finite: boolean } = { pcm: new Int16Array(0), peak: 0, meanSquare: 0, finite: true };
 
 /** 16-bit PCM to float in [-1, 1): divides by 32768, exactly. */
 export function int16ToFloat(pcm: Int16Array): Float32Array {

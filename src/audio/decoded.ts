@@ -4,6 +4,8 @@
 export interface DecodedAudio {
   channels: Float32Array[];
   sampleRate: number;
+  /** max |sample| over every channel, when the decoder measured it on the way (all samples are then finite). */
+  peak?: number;
 }
 
 /**

@@ -729,21 +729,27 @@ export function fftConvolveKernel(): "wasm" | "js" {
   return useWasm && getKernels() !== null ? "wasm" : "js";
 }
 
-function convolveRange(x: Float32Array, h: Float32Array, start: number, length: number): Float32Array {
-  const out = new Float32Array(length);
-  if (x.length === 0 || h.length === 0 || length === 0) return out;
+function convolveRange(x: Float32Array, h: Float32Array, start: number, length: number, given?: Float32Array): Float32Array {
+  const out = given ?? new Float32Array(length);
+  if (x.length === 0 || h.length === 0 || length === 0) return out.fill(0);
   // Convolution commutes; the shorter operand plays the filter (sets the block size).
   const [signal, filter] = h.length > x.length ? [h, x] : [x, h];
   // Outputs past the end of the full convolution are zero.
   const needed = Math.min(length, signal.length + filter.length - 1 - start);
-  if (needed <= 0) return out;
+  if (needed <= 0) return out.fill(0);
+  // A given array holds old samples: zero what the kernels below do not write.
+  if (given) given.fill(0, needed);
   if (filter.length <= DIRECT_MAX_TAPS || signal.length * filter.length <= DIRECT_MAX_PRODUCTS) {
     directRange(signal, filter, start, needed, out);
     return out;
   }
   const k = useWasm ? getKernels() : null;
-  if (k && filter.length < WASM_MAX_SIZE) overlapSave(k, signal, filter, start, needed, chooseBlockSize(needed, filter.length), out);
-  else overlapAddJs(signal, filter, start, needed, out);
+  if (k && filter.length < WASM_MAX_SIZE) {
+    overlapSave(k, signal, filter, start, needed, chooseBlockSize(needed, filter.length), out);
+  } else {
+    if (given) given.fill(0, 0, needed); // overlap-add adds into its output
+    overlapAddJs(signal, filter, start, needed, out);
+  }
   return out;
 }
 
@@ -756,13 +762,15 @@ export function fftConvolve(x: Float32Array, h: Float32Array): Float32Array {
 /**
  * Samples [delaySamples, delaySamples + n) of x * h: n = x.length samples, so filtering by a room
  * impulse response whose direct path is at index `delaySamples` leaves the speech where it was and
- * its labels valid. The reverberant tail past the end of x is not computed.
+ * its labels valid. The reverberant tail past the end of x is not computed. `out` (x.length
+ * samples, any contents) receives the result when given.
  */
-export function convolveAligned(x: Float32Array, h: Float32Array, delaySamples: number): Float32Array {
+export function convolveAligned(x: Float32Array, h: Float32Array, delaySamples: number, out?: Float32Array): Float32Array {
   if (!Number.isSafeInteger(delaySamples) || delaySamples < 0) {
     throw new RangeError(`delaySamples must be a non-negative integer, got ${delaySamples}`);
   }
-  return convolveRange(x, h, delaySamples, x.length);
+  if (out && out.length !== x.length) throw new RangeError(`out has ${out.length} samples, not ${x.length}`);
+  return convolveRange(x, h, delaySamples, x.length, out);
 }
 
 /** Full linear convolution by the O(n m) sum with Float64 accumulation: the reference for tests. */

@@ -18,6 +18,7 @@
 // Hot loops use int32 arithmetic on typed arrays and reuse module-level scratch buffers.
 
 import { createHash } from "node:crypto";
+import { flacKernels } from "./flac-kernels.js";
 
 const BLOCK_SIZE = 4096;
 const BITS_PER_SAMPLE = 16;
@@ -87,9 +88,9 @@ class BitWriter {
   acc = 0;
   accBits = 0;
 
-  constructor(capacity: number) {
-    this.bytes = new Uint8Array(capacity);
-    this.view = new DataView(this.bytes.buffer);
+  constructor(bytes: Uint8Array) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Appends the low `n` bits of `value` (0 ≤ n ≤ 32, value < 2^n unsigned). */
@@ -143,8 +144,9 @@ class BitWriter {
 
 /** A residual with its partition sums and Rice plan. */
 class Coding {
-  /** Zigzag-folded residual ((r << 1) ^ (r >> 31)); read it as unsigned. */
-  readonly residual = new Int32Array(BLOCK_SIZE);
+  readonly own = new Int32Array(BLOCK_SIZE);
+  /** Zigzag-folded residual ((r << 1) ^ (r >> 31)); read it as unsigned. `own`, or the SIMD kernel's output. */
+  residual: Int32Array = this.own;
   /** Partition sums of the folded residual at every level: level p at [(1 << p) - 1, (2 << p) - 1). */
   readonly sums = new Float64Array(2 << MAX_PARTITION_ORDER);
   /** Rice parameter per partition at the planned partition order. */
@@ -240,7 +242,7 @@ export function encodeFlac(pcm: Int16Array, sampleRate: number): Uint8Array {
   if (numSamples >= 2 ** 36) throw new RangeError(`encodeFlac: ${numSamples} samples exceed FLAC's 36-bit count`);
   const s = (scratch ??= new Scratch());
   const numFrames = Math.ceil(numSamples / BLOCK_SIZE);
-  const w = new BitWriter(42 + numFrames * FRAME_OVERHEAD_BYTES + numSamples * 2 + TRIAL_SLACK_BYTES);
+  const w = new BitWriter(outputScratch(42 + numFrames * FRAME_OVERHEAD_BYTES + numSamples * 2 + TRIAL_SLACK_BYTES));
   const srCode = sampleRateCode(sampleRate);
 
   // "fLaC" then STREAMINFO as the only (last) metadata block; its fields are filled in at the end.
@@ -283,6 +285,19 @@ export function encodeFlac(pcm: Int16Array, sampleRate: number): Uint8Array {
   w.alignAndFlush();
   w.bytes.set(md5OfSamples(pcm), w.pos);
   return w.bytes.slice(0, end);
+}
+
+let output = new Uint8Array(0);
+
+/**
+ * The writer's buffer, kept between calls (the result is copied out of it at the exact size):
+ * a fresh bound-sized buffer per file costs page faults and garbage collections. Every byte of it
+ * that ends up in a file is written first (the bit writer stores whole words past its position,
+ * and rewinds overwrite).
+ */
+function outputScratch(bytes: number): Uint8Array {
+  if (output.length < bytes) output = new Uint8Array(Math.max(bytes, Math.min(2 * output.length, 64 << 20)));
+  return output.subarray(0, bytes);
 }
 
 /** MD5 of the samples as signed 16-bit little-endian, which is what STREAMINFO's signature covers. */
@@ -343,7 +358,22 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   // Pass 1 over the samples: their windowed autocorrelation, their OR and whether all are equal.
   const first = pcm[start];
   const win = n === BLOCK_SIZE ? s.fullWindow : tukeyWindow(n, s.partialWindow);
-  const { or, differs } = autocorrelate(pcm, start, n, win, s.autoc);
+  // The SIMD kernels (flac-kernels.ts, same bits) work on a copy of the block in their memory.
+  const k = flacKernels();
+  let or: number;
+  let differs: number;
+  if (k) {
+    k.x.set(pcm.subarray(start, start + n));
+    if (n & 1) k.x[n] = pcm[start + n - 1]; // the JS loop pairs an odd last sample with itself
+    if (k.windowFor !== n) {
+      k.window.set(win.subarray(0, n));
+      k.window[n] = 0;
+      k.windowFor = n;
+    }
+    ({ or, differs } = k.autocorrelate(n, first, s.autoc));
+  } else {
+    ({ or, differs } = autocorrelate(pcm, start, n, win, s.autoc));
+  }
   if (differs === 0) {
     w.write(SUBFRAME_CONSTANT << 1, 8);
     w.writeSigned(first, BITS_PER_SAMPLE);
@@ -356,6 +386,7 @@ function encodeSubframe(w: BitWriter, s: Scratch, pcm: Int16Array, start: number
   if (wasted > 0) {
     x = s.shifted;
     for (let i = 0; i < n; i++) x[i] = pcm[start + i] >> wasted;
+    k?.x.set(x.subarray(0, n));
     // The autocorrelation of the shifted samples, exactly (a power-of-two scale).
     for (let k = 0; k <= MAX_LPC_ORDER; k++) s.autoc[k] *= 2 ** (-2 * wasted);
   } else {
@@ -820,7 +851,6 @@ function lpcResidual(
   c: Coding,
   maxP: number,
 ): boolean {
-  const out = c.residual;
   const sums = c.sums;
   let coeffSum = 0;
   for (let j = 0; j < order; j++) coeffSum += Math.abs(qlp[j]);
@@ -831,7 +861,16 @@ function lpcResidual(
   // exact and no residual can overflow. The precision limit (32 - bps - log2(order)) makes this the
   // normal case; otherwise fall back to exact double arithmetic with a per-sample check.
   const predictionBound = coeffSum * sampleMax;
-  if (predictionBound < 2 ** 31 && predictionBound / 2 ** shift + sampleMax < 2 ** 31) {
+  const fast = predictionBound < 2 ** 31 && predictionBound / 2 ** shift + sampleMax < 2 ** 31;
+  const k = flacKernels();
+  if (fast && k) {
+    // The block is in the kernel's memory (encodeSubframe put it there, shifted if need be).
+    k.lpcResidual(n, qlp, order, shift, 1 << maxP, sums, base);
+    c.residual = k.residual;
+    return true;
+  }
+  const out = (c.residual = c.own);
+  if (fast) {
     // One 8-tap loop for every order: taps past the order have zero coefficients, and the samples
     // they would read before the block start are taken as zero.
     const c0 = qlp[0], c1 = qlp[1], c2 = qlp[2], c3 = qlp[3], c4 = qlp[4], c5 = qlp[5], c6 = qlp[6], c7 = qlp[7];

@@ -286,12 +286,26 @@ function assembleKernels(): Uint8Array<ArrayBuffer> {
     ...w.get(v), ...w.f32x4Lane(0), ...w.get(v), ...w.f32x4Lane(1), ...w.f32Add,
     ...w.get(v), ...w.f32x4Lane(2), ...w.get(v), ...w.f32x4Lane(3), ...w.f32Add, ...w.f32Add,
   ];
-  // acc += load(row + k + off) * load(xb + k + off)
-  const mac = (acc: number, row: number, xb: number, k: number, off: number) => [
+  // acc += load(row + off) * load(xb + off)
+  const mac = (acc: number, row: number, xb: number, off: number) => [
     ...w.get(acc),
-    ...w.get(row), ...w.get(k), ...w.i32Add, ...w.v128Load(off),
-    ...w.get(xb), ...w.get(k), ...w.i32Add, ...w.v128Load(off),
+    ...w.get(row), ...w.v128Load(off),
+    ...w.get(xb), ...w.v128Load(off),
     ...w.f32x4Mul, ...w.f32x4Add, ...w.set(acc),
+  ];
+  // The tap loop, 16 taps a step with the pointers `ptrs` advanced (fewer instructions per tap than
+  // 8 with an index), then one 8-tap step when taps is an odd multiple of 8: `step8(off)` holds the
+  // MACs of 8 taps at byte offset off. The accumulators see the taps in the same order either way.
+  const tapLoop = (row: number, end: number, ptrs: number[], step8: (off: number) => number[]) => [
+    ...w.get(row), ...w.get(TAPS_B), ...w.i32(-64), ...w.i32And, ...w.i32Add, ...w.set(end),
+    ...w.get(row), ...w.get(end), ...w.i32LtU, ...w.if,
+    ...w.loop,
+    ...step8(0), ...step8(32),
+    ...ptrs.flatMap((p) => [...w.get(p), ...w.i32(64), ...w.i32Add, ...w.set(p)]),
+    ...w.get(row), ...w.get(end), ...w.i32LtU, ...w.brIf(0),
+    ...w.end,
+    ...w.end,
+    ...w.get(TAPS_B), ...w.i32(32), ...w.i32And, ...w.if, ...step8(0), ...w.end,
   ];
   // Advance the input time by down/up: j += stepWhole; r += stepRem; if (r >= up) { r -= up; j++ }
   const advance = (j: number) => [
@@ -306,19 +320,16 @@ function assembleKernels(): Uint8Array<ArrayBuffer> {
   const loopHead = (m: number) => [...w.block, ...w.loop, ...w.get(m), ...w.get(COUNT), ...w.i32GeU, ...w.brIf(1)];
   const loopTail = (m: number) => [...w.get(m), ...w.i32(1), ...w.i32Add, ...w.set(m), ...w.br(0), ...w.end, ...w.end];
 
-  // exact: locals after the 9 params: m j row xb k (i32), a0 a1 (v128).
+  // exact: locals after the 9 params: m j row xb k (i32), a0 a1 (v128). (Two outputs a step, each
+  // with its own accumulators, measured slower here: V8 then spills vector locals.)
   const e = { m: 9, j: 10, row: 11, xb: 12, k: 13, a0: 14, a1: 15 };
   const exactBody = [
     ...vector([[5, I32], [2, V128]]),
     ...loopHead(e.m),
     ...w.get(C), ...w.get(R), ...w.get(TAPS_B), ...w.i32Mul, ...w.i32Add, ...w.set(e.row),
     ...w.get(X), ...w.get(e.j), ...w.i32(2), ...w.i32Shl, ...w.i32Add, ...w.set(e.xb),
-    ...w.v128Zero, ...w.set(e.a0), ...w.v128Zero, ...w.set(e.a1), ...w.i32(0), ...w.set(e.k),
-    ...w.loop,
-    ...mac(e.a0, e.row, e.xb, e.k, 0),
-    ...mac(e.a1, e.row, e.xb, e.k, 16),
-    ...w.get(e.k), ...w.i32(32), ...w.i32Add, ...w.tee(e.k), ...w.get(TAPS_B), ...w.i32LtU, ...w.brIf(0),
-    ...w.end,
+    ...w.v128Zero, ...w.set(e.a0), ...w.v128Zero, ...w.set(e.a1),
+    ...tapLoop(e.row, e.k, [e.row, e.xb], (off) => [...mac(e.a0, e.row, e.xb, off), ...mac(e.a1, e.row, e.xb, off + 16)]),
     ...w.get(e.a0), ...w.get(e.a1), ...w.f32x4Add, ...w.set(e.a0),
     ...storeOutput(e.m, hsum(e.a0)),
     ...advance(e.j),
@@ -340,14 +351,13 @@ function assembleKernels(): Uint8Array<ArrayBuffer> {
     ...w.get(TAPS_B), ...w.i32Add, ...w.set(n.row1),
     ...w.get(X), ...w.get(n.j), ...w.i32(2), ...w.i32Shl, ...w.i32Add, ...w.set(n.xb),
     ...w.v128Zero, ...w.set(n.a0), ...w.v128Zero, ...w.set(n.a1),
-    ...w.v128Zero, ...w.set(n.b0), ...w.v128Zero, ...w.set(n.b1), ...w.i32(0), ...w.set(n.k),
-    ...w.loop,
-    ...mac(n.a0, n.row0, n.xb, n.k, 0),
-    ...mac(n.b0, n.row1, n.xb, n.k, 0),
-    ...mac(n.a1, n.row0, n.xb, n.k, 16),
-    ...mac(n.b1, n.row1, n.xb, n.k, 16),
-    ...w.get(n.k), ...w.i32(32), ...w.i32Add, ...w.tee(n.k), ...w.get(TAPS_B), ...w.i32LtU, ...w.brIf(0),
-    ...w.end,
+    ...w.v128Zero, ...w.set(n.b0), ...w.v128Zero, ...w.set(n.b1),
+    ...tapLoop(n.row0, n.k, [n.row0, n.row1, n.xb], (off) => [
+      ...mac(n.a0, n.row0, n.xb, off),
+      ...mac(n.b0, n.row1, n.xb, off),
+      ...mac(n.a1, n.row0, n.xb, off + 16),
+      ...mac(n.b1, n.row1, n.xb, off + 16),
+    ]),
     ...w.get(n.a0), ...w.get(n.a1), ...w.f32x4Add, ...w.set(n.a0),
     ...w.get(n.b0), ...w.get(n.b1), ...w.f32x4Add, ...w.set(n.b0),
     ...hsum(n.a0), ...w.set(n.lo),
@@ -427,9 +437,9 @@ export function resampleKernel(): "simd" | "js" {
  * Runs the polyphase filter: output m is the filtered input at time m * down / up input samples.
  * `outLength` may run past the input's end; those outputs see zeros.
  */
-function resampleRatio(x: Float32Array, up: number, down: number, outLength: number): Float32Array {
-  const y = new Float32Array(outLength);
-  if (outLength === 0 || x.length === 0) return y;
+function resampleRatio(x: Float32Array, up: number, down: number, outLength: number, out?: Float32Array): Float32Array {
+  const y = out ?? new Float32Array(outLength);
+  if (outLength === 0 || x.length === 0) return y.fill(0);
   const table = tableFor(up, down);
   const { taps, lead } = table;
   const simd = useSimd ? getSimdKernels() : null;
@@ -475,9 +485,10 @@ function resampleRatio(x: Float32Array, up: number, down: number, outLength: num
   return y;
 }
 
-function copyToLength(x: Float32Array, length: number): Float32Array {
-  const y = new Float32Array(length);
+function copyToLength(x: Float32Array, length: number, out?: Float32Array): Float32Array {
+  const y = out ?? new Float32Array(length);
   y.set(length >= x.length ? x : x.subarray(0, length));
+  if (out && length > x.length) y.fill(0, x.length);
   return y;
 }
 
@@ -512,17 +523,19 @@ export function resample(x: Float32Array, fromRate: number, toRate: number): Flo
  * (under 0.001 semitone) and drifts the time map by at most 5e-5 / f of elapsed time (0.5 ms per
  * 10 s), well inside a label's resolution; the output length follows the unquantised factor so it
  * matches the op's duration map round(n / f). Factors whose reduced L exceeds 1024 use the
- * interpolated phase table (see the file header for its error).
+ * interpolated phase table (see the file header for its error). `out`, when given, supplies the
+ * output array (of the length asked for; the engine's reused buffers).
  */
-export function speedPerturb(x: Float32Array, factor: number): Float32Array {
+export function speedPerturb(x: Float32Array, factor: number, out?: (length: number) => Float32Array): Float32Array {
   if (!Number.isFinite(factor) || factor <= 0) throw new RangeError(`factor must be a positive number, got ${factor}`);
   const to = Math.round(1 / SPEED_QUANTUM);
   const from = Math.round(factor * to);
   if (from < 1) throw new RangeError(`factor ${factor} is below the quantum ${SPEED_QUANTUM}`);
   const outLength = Math.round(x.length / factor);
-  if (from === to) return copyToLength(x, outLength);
+  const y = out?.(outLength);
+  if (from === to) return copyToLength(x, outLength, y);
   const g = gcd(from, to);
-  return resampleRatio(x, to / g, from / g, outLength);
+  return resampleRatio(x, to / g, from / g, outLength, y);
 }
 
 /** What resamplerResponse measured, for one rate pair. */
@@ -624,4 +637,12 @@ export function resamplerFilter(fromRate: number, toRate: number): Float64Array 
     }
   }
   return fir;
+}
+
+/**
+ * The polyphase table resample() and speedPerturb() use for the reduced ratio up/down (L/M): for
+ * the GPU kernel (src/gpu/kernels/resample.ts), which uploads it. Shared with the cache: read only.
+ */
+export function polyphaseTableFor(up: number, down: number): Readonly<PolyphaseTable> {
+  return tableFor(up, down);
 }

@@ -54,6 +54,7 @@ export const w = {
   i32Sub: [0x6b],
   i32Mul: [0x6c],
   i32Shl: [0x74],
+  i32And: [0x71],
   i32LtU: [0x49],
   i32GeU: [0x4f],
   i32TruncF64U: [0xab],

@@ -3,6 +3,7 @@
 // allocated from it, so a hostile header costs an exception, never a giant allocation.
 
 import { DecodeError, type DecodedAudio } from "./decoded.js";
+import { pcm16Simd } from "./simd.js";
 
 /** Highest sample rate accepted; above it a header is taken as corrupt (768 kHz is the top of real hardware). */
 export const MAX_SAMPLE_RATE = 768_000;
@@ -179,9 +180,10 @@ function readFmt(bytes: Uint8Array, at: number, size: number): Omit<WavLayout, "
 /**
  * Decodes a RIFF/RF64 WAVE file: integer PCM 1–32 bits (8-bit unsigned), IEEE float 32/64, A-law,
  * µ-law, WAVE_FORMAT_EXTENSIBLE, any channel count. Integers are scaled by 2^(bits-1) into [-1, 1).
- * Throws DecodeError for anything hostile, truncated or unsupported.
+ * Throws DecodeError for anything hostile, truncated or unsupported. `alloc` supplies the channel
+ * arrays (every sample is written).
  */
-export function parseWav(bytes: Uint8Array): DecodedAudio {
+export function parseWav(bytes: Uint8Array, alloc?: (length: number) => Float32Array): DecodedAudio {
   const layout = readWavLayout(bytes, true)!;
   const present = bytes.length - layout.dataOffset;
   if (layout.dataBytesDeclared > present) {
@@ -191,9 +193,33 @@ export function parseWav(bytes: Uint8Array): DecodedAudio {
   const numFrames = Math.floor(layout.dataBytesDeclared / layout.blockAlign);
   if (numFrames === 0) throw new DecodeError("zero-length audio");
   const channels: Float32Array[] = [];
-  for (let c = 0; c < layout.channels; c++) channels.push(new Float32Array(numFrames));
+  for (let c = 0; c < layout.channels; c++) channels.push(alloc?.(numFrames) ?? new Float32Array(numFrames));
+  if (layout.formatTag === FORMAT_PCM && layout.containerBits === 16 && layout.channels === 1) {
+    // The common case (mono 16-bit) by the SIMD kernel, which also measures the peak.
+    return { channels, sampleRate: layout.sampleRate, peak: decodeMono16(bytes, layout.dataOffset, numFrames, channels[0]) };
+  }
   decodeSamples(bytes, layout, numFrames, channels);
   return { channels, sampleRate: layout.sampleRate };
+}
+
+const simdSums = new Float64Array(1);
+
+/** Mono 16-bit PCM to float (as decodeSamples) and the peak |sample|. */
+function decodeMono16(bytes: Uint8Array, at: number, numFrames: number, dst: Float32Array): number {
+  let peak = 0;
+  let i = 0;
+  const done = pcm16Simd(bytes, at, numFrames, dst, simdSums);
+  if (done !== null) {
+    peak = simdSums[0];
+    i = done;
+  }
+  for (let p = at + 2 * i; i < numFrames; i++, p += 2) {
+    const v = (((bytes[p] | (bytes[p + 1] << 8)) << 16) >> 16) / 32768;
+    dst[i] = v;
+    const a = Math.abs(v);
+    if (a > peak) peak = a;
+  }
+  return peak;
 }
 
 function decodeSamples(bytes: Uint8Array, layout: WavLayout, numFrames: number, out: Float32Array[]): void {

@@ -9,6 +9,8 @@ import pLimit from "p-limit";
 import { probeAudioFile } from "../audio/decode.js";
 import type { BankEntry } from "../ops/types.js";
 import { loadAudioFile } from "../engine/load.js";
+import { localPath, toRemote } from "../storage/cache.js";
+import { isS3Url } from "../storage/url.js";
 
 export const AUDIO_EXTENSIONS = new Set([".wav", ".flac", ".mp3", ".ogg", ".opus"]);
 
@@ -19,14 +21,26 @@ export class BankError extends Error {
   }
 }
 
+/** A raw file name for a message: printable ASCII as is, other bytes as \xNN. */
+function rawName(name: Buffer): string {
+  return [...name].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`)).join("");
+}
+
 async function listAudio(root: string): Promise<string[]> {
   const out: string[] = [];
   async function walk(dir: string): Promise<void> {
-    const entries = await readdir(dir, { withFileTypes: true });
+    // Names as bytes: a name that is not UTF-8 would become U+FFFD in a string path and then not be
+    // found; say so at once instead of reporting a missing file that is there.
+    const entries = await readdir(dir, { withFileTypes: true, encoding: "buffer" });
     for (const e of entries) {
-      const full = path.join(dir, e.name);
+      const name = e.name.toString("utf8");
+      const used = e.isDirectory() || (e.isFile() && AUDIO_EXTENSIONS.has(path.extname(name).toLowerCase()));
+      if (used && !Buffer.from(name, "utf8").equals(e.name)) {
+        throw new BankError(`${dir}: file name is not valid UTF-8: ${rawName(e.name)}; rename it (e.g. convmv -f latin1 -t utf8)`);
+      }
+      const full = path.join(dir, name);
       if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && AUDIO_EXTENSIONS.has(path.extname(e.name).toLowerCase())) out.push(full);
+      else if (used) out.push(full);
     }
   }
   await walk(root);
@@ -89,6 +103,12 @@ async function readListFile(file: string): Promise<BankEntry[]> {
 
 /** Lists a bank. Entries are sorted by id; durations are probed where the metadata lacks them. */
 export async function loadBank(root: string): Promise<BankEntry[]> {
+  if (isS3Url(root)) {
+    // An s3:// bank is mirrored whole into the work folder (banks are read over and over) and
+    // read from there; messages name the URL.
+    const local = await localPath(root, "bank");
+    return loadBank(local).catch((e) => Promise.reject(e instanceof BankError ? new BankError(toRemote(e.message)) : e));
+  }
   if (!existsSync(root)) throw new BankError(`bank folder not found: ${root}`);
   let entries: BankEntry[];
   if ((await stat(root)).isFile()) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // The `augment` command: parse arguments, call the library, print. Exit codes: 0 done,
 // 1 the run failed (or passed --max-errors), 2 bad recipe or usage (nothing was done).
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { BankError } from "../banks/bank.js";
-import { RecipeErrors } from "../recipe/errors.js";
+import { oneLine, RecipeErrors } from "../recipe/errors.js";
 import { loadRecipe } from "../recipe/load.js";
 import type { Recipe } from "../recipe/schema.js";
 import { planReport, runReport } from "../run/report.js";
@@ -15,6 +15,8 @@ import { simulateSchema } from "../rooms/sample.js";
 import { inspect } from "../run/inspect.js";
 import { verify } from "../run/verify.js";
 import { checkInput, SourceError } from "../sources/index.js";
+import { isS3Url, StorageError } from "../storage/url.js";
+import { WriteError } from "../writers/atomic.js";
 
 function intArg(name: string, min = 0) {
   return (v: string) => {
@@ -31,10 +33,15 @@ interface CommonOpts {
   limit?: number;
 }
 
+/** An output folder (resolved) or an s3:// URL (as given). */
+function outLocation(out: string): string {
+  return isS3Url(out) ? out : path.resolve(out);
+}
+
 function load(file: string, o: CommonOpts & { outIsOutputDir?: boolean }): Recipe {
   const recipe = loadRecipe(file);
   if (o.seed !== undefined) recipe.seed = o.seed;
-  if (o.outIsOutputDir && o.out) recipe.output.path = path.resolve(o.out);
+  if (o.outIsOutputDir && o.out) recipe.output.path = outLocation(o.out);
   return recipe;
 }
 
@@ -45,11 +52,16 @@ function fail(e: unknown): never {
     process.exit(2);
   }
   if (e instanceof SourceError || e instanceof BankError) {
-    process.stderr.write(`error: ${e.message}\n`);
+    process.stderr.write(`error: ${oneLine(e.message)}\n`);
     process.exit(2);
   }
-  if (e instanceof RunError) {
-    process.stderr.write(`error: ${e.message}\n`);
+  if (e instanceof WriteError) {
+    // Nothing partial is left under a final name (see atomic.ts), so a re-run resumes cleanly.
+    process.stderr.write(`error: ${oneLine(e.message)}; the run stopped (complete shards are kept: fix the cause and re-run the same command to resume)\n`);
+    process.exit(1);
+  }
+  if (e instanceof RunError || e instanceof StorageError) {
+    process.stderr.write(`error: ${oneLine(e.message)}\n`);
     process.exit(e.exitCode);
   }
   process.stderr.write(`internal error (please report): ${(e as Error)?.stack ?? e}\n`);
@@ -94,7 +106,7 @@ program
   .command("run")
   .description("Run a recipe: read inputs, plan, augment, write shards, manifests, summary.json and errors.jsonl.")
   .argument("<recipe>", "recipe YAML file")
-  .option("--out <dir>", "output folder (overrides output.path)")
+  .option("--out <dir>", "output folder or s3://bucket/prefix (overrides output.path)")
   .option("--seed <n>", "seed (overrides the recipe's)", intArg("--seed"))
   .option("--workers <n>", "parallel workers: threads in this process (0 = main thread; default: the recipe's engine.workers, auto = one per core), or, with --worker, the number of worker processes/machines", intArg("--workers"))
   .option("--worker <k>", "be worker K of --workers N: process only the shards with index ≡ K (mod N), then run `augment merge` (Slurm arrays and Kubernetes Indexed Jobs are detected)", intArg("--worker"))
@@ -104,6 +116,7 @@ program
   .option("--dry-run", "read inputs and plan, print what would be done, write nothing")
   .option("--force", "replace an output folder that holds a different run")
   .option("--quiet", "no progress output")
+  .addOption(new Option("--device <device>", "where the chain runs (overrides engine.device): cpu, gpu (any WebGPU adapter, else an error), auto (a hardware GPU if present, else cpu)").choices(["auto", "cpu", "gpu"]))
   .addHelpText(
     "after",
     `
@@ -112,9 +125,10 @@ Examples:
   augment run recipes/quickstart.yaml --limit 20 --out out/try
   augment run recipe.yaml --worker 3 --workers 8 && augment merge out/x   # one of 8 machines`,
   )
-  .action(async (file: string, o: CommonOpts & { worker?: number; threads?: number; maxErrors?: number; dryRun?: boolean; force?: boolean; quiet?: boolean }) => {
+  .action(async (file: string, o: CommonOpts & { worker?: number; threads?: number; maxErrors?: number; dryRun?: boolean; force?: boolean; quiet?: boolean; device?: "auto" | "cpu" | "gpu" }) => {
     try {
       const recipe = load(file, { ...o, outIsOutputDir: true });
+      if (o.device) recipe.engine.device = o.device;
       const worker = workerFromArgs(o);
       if (o.dryRun) {
         const p = await prepare(recipe, { limit: o.limit });
@@ -146,10 +160,10 @@ Examples:
 program
   .command("merge")
   .description("After sharded runs (--worker K --workers N): check that every shard is present and intact, then write the combined index, manifests, errors.jsonl and summary.json.")
-  .argument("<out>", "the output folder all workers wrote to")
+  .argument("<out>", "the output folder (or s3:// URL) all workers wrote to")
   .action(async (out: string) => {
     try {
-      const summary = await finalize(path.resolve(out));
+      const summary = await finalize(outLocation(out));
       process.stdout.write(runReport(summary) + "\n");
       for (const note of (summary.notes as string[] | undefined) ?? []) process.stdout.write(`\n${note}\n`);
     } catch (e) {
@@ -219,6 +233,7 @@ program
   .option("--report <dir>", "folder for report.html and its media (default OUT/report)")
   .action(async (out: string, o: { items: number; seed: number; report?: string }) => {
     try {
+      if (isS3Url(out)) throw new RunError(`inspect reads a local folder; download ${out} first (e.g. aws s3 sync ${out} DIR)`, 2);
       const r = await inspect(path.resolve(out), { items: o.items, seed: o.seed, reportDir: o.report && path.resolve(o.report) });
       process.stdout.write(r.text + "\n\nreport: " + r.report + "\n");
     } catch (e) {
@@ -229,10 +244,10 @@ program
 program
   .command("verify")
   .description("Re-check a finished output: shard sizes and sha256 against index.json, item counts, and manifests against shard members. Exit 1 on any problem.")
-  .argument("<out>", "output folder")
+  .argument("<out>", "output folder, or s3:// URL (each shard is downloaded and re-hashed)")
   .action(async (out: string) => {
     try {
-      const r = await verify(path.resolve(out));
+      const r = await verify(outLocation(out));
       for (const p of r.problems) process.stderr.write(`problem: ${p}\n`);
       process.stdout.write(`${out}: ${r.shards} shards, ${r.items} items, ${r.problems.length ? `${r.problems.length} problems` : "ok"}\n`);
       if (r.problems.length) process.exit(1);
@@ -278,6 +293,20 @@ program
       process.stdout.write(`${file}: ok (${recipe.inputs.length} inputs, ${recipe.chain.length} ops: ${recipe.chain.map((s) => s.op).join(", ") || "none"})\n`);
     } catch (e) {
       fail(e);
+    }
+  });
+
+program
+  .command("voices")
+  .description("List the languages, voices and variants of the in-process espeak-ng synthesizer that `format: tts` inputs use. Exit 2 when it is not installed or knows no voice for LANG.")
+  .argument("[language]", "only the voices that speak this language code (e.g. sw)")
+  .action(async (language?: string) => {
+    try {
+      // Loaded here: other commands never touch the synthesizer.
+      const { voicesReport } = await import("../tts/report.js");
+      process.stdout.write((await voicesReport(language)) + "\n");
+    } catch (e: any) {
+      fail(e?.name === "TtsUnavailableError" || e?.name === "UnknownLanguageError" ? new RunError(e.message, 2) : e);
     }
   });
 

@@ -7,21 +7,31 @@
 //                   -map 0:a <codec 0 options> -f <muxer> pipe:(4+n)  …   (one output per input)
 //   decoder: ffmpeg <demuxer 0 options> -i pipe:3 …  -map 0:a -f f32le pipe:(4+n) …
 //
-// Raw float PCM goes in and out through pipes (extra stdio fds); the encoded streams are collected
-// here and, once the encoder has finished, written whole to the decoder (they are kept, for their
-// size and for tests). Because each clip has its own encoder instance, nothing of one clip's codec state
-// can bleed into another's and a clip's output does not depend on which other clips share its
-// process, nor on their order: the grouping (which depends on timing) cannot change the bytes.
-// Clips of any codec and setting share a process, so a batch costs two processes however its
-// settings are spread.
+// Raw float PCM goes in and out through pipes (extra stdio fds; f32, not s16: the float encoders
+// and decoders then see no extra 16-bit rounding, and 4 bytes a sample is nothing next to the
+// codecs' cost); the encoded streams are collected here and, once the encoder has finished,
+// written whole to the decoder (they are kept, for their size and for tests). The processes are
+// started by a small helper process per thread (spawner.ts), not by the engine thread: a fork of
+// an engine thread costs 10-30x more CPU.
+//
+// Why one stream (one encoder instance) per clip and not one long stream per setting with the
+// clips separated by silence: no silence isolates a clip. Encoding [other clip, silence, clip]
+// and [clip] gave different bytes for the clip with every ffmpeg codec here, with 2.9 s and with
+// 8.6 s of digital silence between (the decoded clips 16-66 dB apart; bench/README-codecs.md):
+// codec state (bit reservoir, adaptive quantisers and codebooks, Opus's range-coder seed) does not
+// return to its initial value. With a fresh encoder and decoder per clip, nothing of one clip can
+// bleed into another and a clip's output does not depend on which other clips share its process,
+// nor on their order: the grouping (which depends on timing) cannot change the bytes. The cost of
+// a stream is small (measured: encoding 48 clips as 48 streams of 3 processes costs 2-13% more
+// CPU than one stream of the same audio). Clips of any codec and setting share a process, so a
+// batch costs two processes however its settings are spread.
 //
 // Failure: a process that exits non-zero, is killed, or outlives its watchdog (20 s + audio / 2,
 // i.e. slower than 2x real time) fails the flush; the flush is then retried one clip per process,
 // so a clip that breaks ffmpeg costs that one item (a per-item error naming the codec, setting
 // and ffmpeg's last stderr line) and never its neighbours.
-import { spawn, type ChildProcess } from "node:child_process";
-import type { Readable, Writable } from "node:stream";
 import { locateFfmpeg } from "./ffmpeg.js";
+import { directRunner, sharedRunner, type ProcessRunner, type RunResult } from "./spawner.js";
 import { CODECS, settingKey, type CodecSetting } from "./table.js";
 
 export interface TranscodeOutput {
@@ -40,6 +50,11 @@ export interface BatcherOptions {
   maxStreams: number;
   /** Watchdog for one process pair, from the seconds of audio it carries. */
   timeoutMs(audioS: number): number;
+  /**
+   * Start ffmpeg from this thread's helper process or directly (spawner.ts). Default: the helper,
+   * unless AUGMENT_CODEC_SPAWN=direct (for comparing the two in a benchmark).
+   */
+  spawn?: "helper" | "direct";
 }
 
 export const DEFAULT_BATCHER_OPTIONS: BatcherOptions = {
@@ -87,16 +102,11 @@ function f32Bytes(x: Float32Array): Buffer {
   return Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 }
 
-function toFloat32(chunks: Buffer[]): Float32Array {
-  const total = chunks.reduce((a, c) => a + c.length, 0);
-  const out = new Float32Array(Math.floor(total / 4));
-  const bytes = new Uint8Array(out.buffer);
-  let o = 0;
-  for (const c of chunks) {
-    const take = Math.min(c.length, bytes.length - o);
-    bytes.set(c.subarray(0, take), o);
-    o += take;
-  }
+/** Decoded bytes as samples (copied: the bytes need not be 4-byte aligned). */
+function toFloat32(bytes: Uint8Array | undefined): Float32Array {
+  if (!bytes) return new Float32Array(0);
+  const out = new Float32Array(Math.floor(bytes.length / 4));
+  new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 4));
   return out;
 }
 
@@ -116,50 +126,9 @@ export function ffmpegArgs(jobs: Array<{ setting: CodecSetting }>): { encode: st
   return { encode, decode };
 }
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stderr: string;
-  spawnError?: Error;
-  timedOut?: boolean;
-}
-
-function spawnWithPipes(file: string, args: string[], pipes: number): { proc: ChildProcess; done: Promise<Exit> } {
-  const stdio: Array<"ignore" | "pipe"> = ["ignore", "ignore", "pipe"];
-  for (let i = 0; i < pipes; i++) stdio.push("pipe");
-  const proc = spawn(file, args, { stdio });
-  let stderr = "";
-  proc.stderr?.on("data", (c: Buffer) => {
-    stderr += c.toString("utf8");
-    if (stderr.length > 16384) stderr = stderr.slice(-8192);
-  });
-  // A child that dies early makes our writes fail with EPIPE: its exit status says why.
-  for (const s of proc.stdio) (s as NodeJS.EventEmitter | null)?.on?.("error", () => {});
-  const done = new Promise<Exit>((resolve) => {
-    let spawnError: Error | undefined;
-    proc.on("error", (e) => {
-      spawnError = e;
-      // 'close' may not follow a failed spawn.
-      resolve({ code: null, signal: null, stderr, spawnError: e });
-    });
-    proc.on("close", (code, signal) => resolve({ code, signal, stderr, spawnError }));
-  });
-  return { proc, done };
-}
-
-async function withWatchdog(p: { proc: ChildProcess; done: Promise<Exit> }, timeoutMs: number): Promise<Exit> {
-  const watchdog = setTimeout(() => {
-    p.proc.kill("SIGKILL");
-  }, timeoutMs);
-  const started = performance.now();
-  const exit = await p.done;
-  clearTimeout(watchdog);
-  return { ...exit, timedOut: exit.signal === "SIGKILL" && performance.now() - started >= timeoutMs - 50 };
-}
-
-function describeExit(what: string, e: Exit, timeoutMs: number): string | null {
+function describeExit(what: string, e: RunResult, timeoutMs: number): string | null {
   if (e.timedOut) return `${what} timed out after ${(timeoutMs / 1000).toFixed(timeoutMs < 10_000 ? 1 : 0)} s (killed)`;
-  if (e.spawnError) return `${what} could not start: ${e.spawnError.message}`;
+  if (e.spawnError) return `${what} could not start: ${e.spawnError}`;
   if (e.code === 0) return null;
   const why = e.signal ? `killed by ${e.signal}` : `exit ${e.code}`;
   const said = lastLine(e.stderr);
@@ -167,33 +136,28 @@ function describeExit(what: string, e: Exit, timeoutMs: number): string | null {
 }
 
 /** Runs one process pair over `jobs`; resolves with one output per job or rejects with one message. */
-export async function runProcessPair(jobs: Array<{ setting: CodecSetting; pcm: Float32Array }>, timeoutMs: number, ffmpeg = locateFfmpeg().path): Promise<TranscodeOutput[]> {
+export async function runProcessPair(
+  jobs: Array<{ setting: CodecSetting; pcm: Float32Array }>,
+  timeoutMs: number,
+  ffmpeg = locateFfmpeg().path,
+  runner: ProcessRunner = directRunner,
+): Promise<TranscodeOutput[]> {
   const n = jobs.length;
   const { encode, decode } = ffmpegArgs(jobs);
   const started = performance.now();
   const what = (role: string) => `ffmpeg ${role} of ${jobs.map((j) => settingKey(j.setting)).filter((v, i, a) => a.indexOf(v) === i).join(", ")}`;
-  const encoded: Buffer[][] = jobs.map(() => []);
-  const enc = spawnWithPipes(ffmpeg, encode, 2 * n);
-  for (let k = 0; k < n; k++) (enc.proc.stdio[3 + n + k] as Readable | null)?.on("data", (c: Buffer) => encoded[k].push(c));
-  for (let k = 0; k < n; k++) (enc.proc.stdio[3 + k] as Writable | null)?.end(f32Bytes(jobs[k].pcm));
-  const encExit = await withWatchdog(enc, timeoutMs);
-  const encProblem = describeExit(what("encoder"), encExit, timeoutMs);
+  const enc = await runner.run(ffmpeg, encode, jobs.map((j) => f32Bytes(j.pcm)), n, timeoutMs);
+  const encProblem = describeExit(what("encoder"), enc, timeoutMs);
   if (encProblem) throw new CodecRunError(encProblem);
   // The decoder starts once every stream is complete: fed while the encoder is still writing,
   // ffmpeg's mp3 demuxer sometimes drops the first frames of a stream that arrives in pieces
   // (measured: 8 of 48 streams lost 1152 samples), which would make the delay depend on timing.
-  const streams = encoded.map((chunks) => Buffer.concat(chunks));
-  const dec = spawnWithPipes(ffmpeg, decode, 2 * n);
-  const decoded: Buffer[][] = jobs.map(() => []);
-  for (let k = 0; k < n; k++) (dec.proc.stdio[3 + n + k] as Readable | null)?.on("data", (c: Buffer) => decoded[k].push(c));
-  for (let k = 0; k < n; k++) (dec.proc.stdio[3 + k] as Writable | null)?.end(streams[k]);
-  const decExit = await withWatchdog(dec, Math.max(1000, timeoutMs - (performance.now() - started)));
-  const decProblem = describeExit(what("decoder"), decExit, timeoutMs);
+  const streams = enc.outputs;
+  const decTimeout = Math.max(1000, timeoutMs - (performance.now() - started));
+  const dec = await runner.run(ffmpeg, decode, streams, n, decTimeout);
+  const decProblem = describeExit(what("decoder"), dec, decTimeout);
   if (decProblem) throw new CodecRunError(decProblem);
-  return jobs.map((_, k) => ({
-    pcm: toFloat32(decoded[k]),
-    encoded: new Uint8Array(streams[k].buffer, streams[k].byteOffset, streams[k].byteLength),
-  }));
+  return jobs.map((_, k) => ({ pcm: toFloat32(dec.outputs[k]), encoded: streams[k] }));
 }
 
 export class FfmpegBatcher {
@@ -246,7 +210,9 @@ export class FfmpegBatcher {
     const audioS = jobs.reduce((a, j) => a + j.pcm.length / j.setting.sample_rate, 0);
     this.stats.processPairs++;
     try {
-      const outs = await runProcessPair(jobs, this.options.timeoutMs(audioS));
+      const direct = (this.options.spawn ?? (process.env.AUGMENT_CODEC_SPAWN === "direct" ? "direct" : "helper")) === "direct";
+      const runner = direct ? directRunner : sharedRunner();
+      const outs = await runProcessPair(jobs, this.options.timeoutMs(audioS), locateFfmpeg().path, runner);
       this.stats.streams += jobs.length;
       jobs.forEach((j, k) => j.resolve(outs[k]));
     } catch (e: any) {

@@ -1,17 +1,21 @@
 // A codec round trip at the op's rate, aligned and length-preserving:
 //
-//   x (op rate) → resample to the codec rate → append CODEC_TAIL_S of silence → encode → decode
+//   x (op rate) → resample to the codec rate → append silence (the tail) → encode → decode
 //     → resample to the op rate → drop the codec's delay → the first x.length samples
 //
 // The resampler (src/audio/resample.ts) has no delay, so the delay is the codec's own (encoder
 // look-ahead and priming, decoder overlap, container trimming). It is measured, not assumed, in
 // two steps:
-//  1. Once per delay class and thread, a fixed probe signal (two synthetic voices) makes the same
-//     round trip, in the same ffmpeg process as the first clips that need it, and the lag of the
-//     cross-correlation peak between probe in and probe out, over ±MAX_DELAY_S, is the class
-//     delay. A class is a codec and rate (and for Opus its bandwidth, application and frame
-//     size): the delay of every other codec was measured to be the same at every bit rate and
-//     quality (CODECS[…].delayReference; the table is in bench/README-codecs.md).
+//  1. Once per delay class, a fixed probe signal (two synthetic voices) makes the same round trip,
+//     and the lag of the cross-correlation peak between probe in and probe out, over
+//     ±MAX_DELAY_S, is the class delay. A class is a codec and rate (and for Opus its bandwidth,
+//     application and frame size): the delay of every other codec was measured to be the same at
+//     every bit rate and quality (CODECS[…].delayReference; the table is in
+//     bench/README-codecs.md). In a run, the codec op's beforeEngine hook times every class the
+//     plan drew, once, in the main thread before the engine's threads start, and hands the
+//     delays to them as worker_threads environment data (measureDelays): before, each engine
+//     thread timed each class itself. A class not timed there (library use, tests) is timed on
+//     first use in the thread and cached.
 //  2. Per clip, the lag is refined by cross-correlating the clip's own input and output within
 //     ±REFINE_S of the class delay (±3 samples at 16 kHz). A codec that does not keep the
 //     waveform exactly (CELP, Opus) puts its best-matching lag a sample or two apart for different
@@ -19,17 +23,22 @@
 //     the refinement lines each clip up with its own input. Silence (no correlation) keeps the
 //     class delay. The window is narrow, so a clip can never be moved by more than 0.2 ms.
 // Output sample i is decoded sample i + delay: the output is aligned with the input to the sample
-// and has its length. The appended silence (0.4 s) is longer than every delay measured (the
-// largest, MP3 at 8 kHz, is 0.138 s; bench/README-codecs.md), so the end of a clip is never cut;
-// were it ever short, the op records how many samples it had to fill with zeros.
+// and has its length. The tail is the class delay + TAIL_MARGIN_S, so the end of a clip is never
+// cut (the margin covers the refinement and the last codec frame); were it ever short, the op
+// records how many samples it had to fill with zeros. It used to be a fixed 0.4 s (longer than the
+// largest delay, MP3 at 8 kHz, 0.138 s): on 2-10 s clips that was 7% more audio to encode, now
+// 0.6-3% (Opus, 16 kHz: 34 ms). The probe, whose delay is not known yet, keeps CODEC_TAIL_S.
+import { getEnvironmentData, setEnvironmentData } from "node:worker_threads";
 import { g711Decode, g711Encode } from "../audio/g711.js";
 import { resample } from "../audio/resample.js";
 import { xcorrLag } from "../audio/xcorr.js";
 import { sharedBatcher, type FfmpegBatcher } from "./batcher.js";
 import { CODECS, settingKey, type CodecSetting } from "./table.js";
 
-/** Silence appended (at the codec rate) so look-ahead and delay never cut the end of a clip. */
+/** Silence appended to the delay probe (whose delay is not known yet): longer than MAX_DELAY_S. */
 export const CODEC_TAIL_S = 0.4;
+/** Silence appended to a clip beyond its class delay (covers the refinement and a final partial frame). */
+export const TAIL_MARGIN_S = 0.03;
 /** Largest delay searched for, seconds either way. */
 export const MAX_DELAY_S = 0.35;
 /**
@@ -54,11 +63,11 @@ export interface RawRoundTrip {
   encodedS: number;
 }
 
-/** The round trip without delay compensation. */
-export async function rawRoundTrip(x: Float32Array, sampleRate: number, s: CodecSetting, batcher: FfmpegBatcher = sharedBatcher()): Promise<RawRoundTrip> {
+/** The round trip without delay compensation, with `tailS` seconds of silence appended. */
+export async function rawRoundTrip(x: Float32Array, sampleRate: number, s: CodecSetting, batcher: FfmpegBatcher = sharedBatcher(), tailS = CODEC_TAIL_S): Promise<RawRoundTrip> {
   const info = CODECS[s.codec];
   const atCodec = resample(x, sampleRate, s.sample_rate);
-  const tail = Math.round(CODEC_TAIL_S * s.sample_rate);
+  const tail = Math.ceil(tailS * s.sample_rate);
   const padded = new Float32Array(atCodec.length + tail);
   padded.set(atCodec);
   let decoded: Float32Array;
@@ -149,6 +158,18 @@ function probeVoice(sampleRate: number, f0Lo: number, f0Hi: number, durationS: n
  * generator: it is a measuring signal, not a draw).
  */
 export function delayProbe(sampleRate: number): Float32Array {
+  // Built once per rate (~50 ms of synthesis): every class at this rate is timed with it.
+  let probe = probes.get(sampleRate);
+  if (!probe) {
+    probe = buildProbe(sampleRate);
+    probes.set(sampleRate, probe);
+  }
+  return probe;
+}
+
+const probes = new Map<number, Float32Array>();
+
+function buildProbe(sampleRate: number): Float32Array {
   const low = probeVoice(sampleRate, 95, 150, PROBE_VOICE_S, 7);
   const high = probeVoice(sampleRate, 170, 260, PROBE_VOICE_S, 99);
   const gap = Math.round(0.2 * sampleRate);
@@ -167,15 +188,29 @@ export interface DelayMeasurement {
 
 const delays = new Map<string, Promise<DelayMeasurement>>();
 
+/** worker_threads environment data: class key → DelayMeasurement, from the main thread's preflight. */
+const ENV_DELAYS = "augment:codec-delays";
+
+function delayKey(s: CodecSetting, sampleRate: number): string {
+  return `${settingKey(CODECS[s.codec].delayReference(s))} @${sampleRate}`;
+}
+
 /**
- * The class delay of setting `s` at `sampleRate` (the delay of CODECS[codec].delayReference(s)),
- * measured once per class and rate in this thread and cached.
+ * The class delay of setting `s` at `sampleRate` (the delay of CODECS[codec].delayReference(s)):
+ * from the preflight's measurements when it made them, else measured once per class and rate in
+ * this thread, and cached.
  */
 export function codecDelay(s: CodecSetting, sampleRate: number, batcher: FfmpegBatcher = sharedBatcher()): Promise<DelayMeasurement> {
   const ref = CODECS[s.codec].delayReference(s);
-  const key = `${settingKey(ref)} @${sampleRate}`;
+  const key = delayKey(s, sampleRate);
   let p = delays.get(key);
   if (!p) {
+    const known = (getEnvironmentData(ENV_DELAYS) as Record<string, DelayMeasurement> | undefined)?.[key];
+    if (known) {
+      p = Promise.resolve(known);
+      delays.set(key, p);
+      return p;
+    }
     p = (async () => {
       const probe = delayProbe(sampleRate);
       const out = await rawRoundTrip(probe, sampleRate, ref, batcher);
@@ -193,23 +228,79 @@ export function codecDelay(s: CodecSetting, sampleRate: number, batcher: FfmpegB
 }
 
 /**
+ * Measures the class delays of `settings` at `sampleRate` (one flush: every probe in one process
+ * pair) and publishes them to the worker threads started after this call (the codec op's
+ * beforeEngine).
+ */
+export async function measureDelays(settings: CodecSetting[], sampleRate: number, batcher: FfmpegBatcher = sharedBatcher()): Promise<Map<string, DelayMeasurement>> {
+  const keys = new Map<string, CodecSetting>();
+  for (const s of settings) keys.set(delayKey(s, sampleRate), s);
+  const measured = new Map<string, DelayMeasurement>();
+  await Promise.all([...keys].map(async ([key, s]) => measured.set(key, await codecDelay(s, sampleRate, batcher))));
+  const published = { ...((getEnvironmentData(ENV_DELAYS) as Record<string, DelayMeasurement> | undefined) ?? {}), ...Object.fromEntries(measured) };
+  setEnvironmentData(ENV_DELAYS, published);
+  return measured;
+}
+
+/**
  * The lag in [center - halfWidth, center + halfWidth] maximising sum_i x[i] y[i + lag] (direct
- * sums; ties and an all-zero correlation keep the lag nearest `center`).
+ * sums; ties and an all-zero correlation keep the lag nearest `center`). One pass over the part of
+ * x every lag covers, with the ends per lag: each sum adds the same terms in the same order as a
+ * loop per lag (so the same value to the bit), reading x and y once instead of 2*halfWidth+1 times.
  */
 export function refineLag(x: Float32Array, y: Float32Array, center: number, halfWidth: number): number {
+  const lo = center - halfWidth;
+  const width = 2 * halfWidth + 1;
+  const sums = new Float64Array(width);
+  const bounds = (d: number) => [Math.max(0, -(lo + d)), Math.min(x.length, y.length - (lo + d))];
+  // Where every lag is inside y.
+  const allFrom = Math.max(0, -lo);
+  const allTo = Math.min(x.length, y.length - (lo + width - 1));
+  const headEnd: number[] = [];
+  for (let d = 0; d < width; d++) {
+    const [from, to] = bounds(d);
+    const end = Math.min(to, Math.max(from, allFrom));
+    let sum = 0;
+    for (let i = from; i < end; i++) sum += x[i] * y[i + lo + d];
+    sums[d] = sum;
+    headEnd.push(end);
+  }
+  if (width === 7 && allTo > allFrom) {
+    // ±3, the usual width at 16 kHz, unrolled.
+    let s0 = sums[0], s1 = sums[1], s2 = sums[2], s3 = sums[3], s4 = sums[4], s5 = sums[5], s6 = sums[6];
+    for (let i = allFrom; i < allTo; i++) {
+      const xi = x[i];
+      const j = i + lo;
+      s0 += xi * y[j];
+      s1 += xi * y[j + 1];
+      s2 += xi * y[j + 2];
+      s3 += xi * y[j + 3];
+      s4 += xi * y[j + 4];
+      s5 += xi * y[j + 5];
+      s6 += xi * y[j + 6];
+    }
+    sums.set([s0, s1, s2, s3, s4, s5, s6]);
+  } else {
+    for (let i = allFrom; i < allTo; i++) {
+      const xi = x[i];
+      for (let d = 0; d < width; d++) sums[d] += xi * y[i + lo + d];
+    }
+  }
+  for (let d = 0; d < width; d++) {
+    const [, to] = bounds(d);
+    let sum = sums[d];
+    for (let i = Math.max(headEnd[d], allTo); i < to; i++) sum += x[i] * y[i + lo + d];
+    sums[d] = sum;
+  }
   let best = center;
   let bestValue = -Infinity;
-  const order = [0];
-  for (let d = 1; d <= halfWidth; d++) order.push(-d, d);
-  for (const d of order) {
-    const lag = center + d;
-    let sum = 0;
-    const from = Math.max(0, -lag);
-    const to = Math.min(x.length, y.length - lag);
-    for (let i = from; i < to; i++) sum += x[i] * y[i + lag];
-    if (sum > bestValue) {
-      bestValue = sum;
-      best = lag;
+  for (let k = 0; k <= 2 * halfWidth; k++) {
+    // Order 0, -1, +1, -2, +2, …: the first of equal sums is the one nearest the centre.
+    const d = k === 0 ? 0 : k % 2 ? -(k + 1) / 2 : k / 2;
+    const v = sums[d + halfWidth];
+    if (v > bestValue) {
+      bestValue = v;
+      best = center + d;
     }
   }
   return best;
@@ -233,8 +324,9 @@ export interface CodecResult {
 
 /** The aligned, length-preserving round trip (the codec op's kernel). */
 export async function codecRoundTrip(x: Float32Array, sampleRate: number, s: CodecSetting, batcher: FfmpegBatcher = sharedBatcher()): Promise<CodecResult> {
-  // Both requests are made in this tick, so a probe rides in the same ffmpeg process as the clip.
-  const [raw, classDelay] = await Promise.all([rawRoundTrip(x, sampleRate, s, batcher), codecDelay(s, sampleRate, batcher)]);
+  // The tail depends on the delay: a class not measured yet costs its first clips one more flush.
+  const classDelay = await codecDelay(s, sampleRate, batcher);
+  const raw = await rawRoundTrip(x, sampleRate, s, batcher, Math.max(0, classDelay.samples) / sampleRate + TAIL_MARGIN_S);
   const delay = refineLag(x, raw.audio, classDelay.samples, Math.max(1, Math.round(REFINE_S * sampleRate)));
   const out = new Float32Array(x.length);
   const from = Math.max(0, delay);

@@ -6,7 +6,9 @@
 // length and timing (src/codecs/roundtrip.ts), so labels need no change.
 //
 // Throughput: the items of a batch reach this op together and share one ffmpeg encoder and one
-// decoder process, one stream per clip (src/codecs/batcher.ts); see bench/README-codecs.md.
+// decoder process, one stream per clip (src/codecs/batcher.ts), started by a small helper process
+// per engine thread (src/codecs/spawner.ts); every delay class the plan drew is timed once, in the
+// main thread before the engine starts (beforeEngine); see bench/README-codecs.md.
 //
 // Provenance: the planned setting (codec, rate, bit rate or quality, Opus options) and, measured,
 // the delay removed from this clip (samples at the op's rate and ms), the class delay the probe
@@ -15,7 +17,9 @@
 // and a little high for short clips).
 import { z } from "zod";
 import { requireEncoders } from "../codecs/ffmpeg.js";
-import { codecRoundTrip } from "../codecs/roundtrip.js";
+import { DEFAULT_BATCHER_OPTIONS, FfmpegBatcher } from "../codecs/batcher.js";
+import { codecRoundTrip, measureDelays } from "../codecs/roundtrip.js";
+import { closeSharedRunner } from "../codecs/spawner.js";
 import { CODECS, defaultCodecRate, type CodecName, type CodecSetting, type OpusApplication, type OpusBandwidthChoice, type OpusVbr } from "../codecs/table.js";
 import type { Rng } from "../plan/rng.js";
 import { probability, roundTo, valueOrRange, type ValueOrRange } from "./params.js";
@@ -266,6 +270,13 @@ export const codecOp: OpDefinition<CodecConfig, CodecParams> = {
     }
     if (needed.size) await requireEncoders(needed);
   },
+  async beforeEngine(params, ctx) {
+    // One probe flush here instead of one per engine thread; spawned directly: this thread is
+    // not an engine thread and spawns twice.
+    const settings = params.map(({ op: _op, ...s }) => s as CodecSetting);
+    await measureDelays(settings, ctx.sampleRate, new FfmpegBatcher({ ...DEFAULT_BATCHER_OPTIONS, spawn: "direct" }));
+  },
+  closeThread: closeSharedRunner,
   async apply(x, p, ctx) {
     const { op: _op, ...setting } = p;
     const r = await codecRoundTrip(x, ctx.sampleRate, setting as CodecSetting);

@@ -3,6 +3,7 @@
 // the mixture (not the noise alone) is scaled down, so the recorded SNR is the achieved one.
 import { z } from "zod";
 import { activeRms, energyVad, rms } from "../audio/measure.js";
+import { mixSimd } from "../audio/simd.js";
 import { drawValue, probability, roundTo, valueOrRange, type ValueOrRange } from "./params.js";
 import type { OpDefinition, OpOutput } from "./types.js";
 
@@ -47,17 +48,16 @@ export interface NoiseParams {
 
 /**
  * `length` samples of `noise` starting at `offset`, looping with an equal-power crossfade of
- * `fade` samples at each seam when the noise is too short.
+ * `fade` samples at each seam when the noise is too short. Read-only: when no loop is needed this
+ * is a view of `noise`. `alloc` supplies the array otherwise (every element is written).
  */
-export function loopNoise(noise: Float32Array, offset: number, length: number, fade: number): Float32Array {
-  const out = new Float32Array(length);
+export function loopNoise(noise: Float32Array, offset: number, length: number, fade: number, alloc?: (length: number) => Float32Array): Float32Array {
   const L = noise.length;
-  if (L === 0) return out;
+  if (L === 0) return new Float32Array(length);
   offset = ((offset % L) + L) % L;
-  if (offset + length <= L) {
-    out.set(noise.subarray(offset, offset + length));
-    return out;
-  }
+  // No copy when the noise is long enough: a view, which callers only read.
+  if (offset + length <= L) return noise.subarray(offset, offset + length);
+  const out = alloc?.(length) ?? new Float32Array(length);
   fade = Math.max(0, Math.min(fade, Math.floor(L / 4)));
   // First piece: from offset to the end of the noise.
   let written = Math.min(L - offset, length);
@@ -105,8 +105,10 @@ export const noiseOp: OpDefinition<NoiseConfig, NoiseParams> = {
   resources: (p) => [{ kind: "noise", bank: p.bank, id: p.noise }],
   apply(x, p, ctx): OpOutput {
     const sr = ctx.sampleRate;
+    const n = x.length;
     const noise = ctx.resource({ kind: "noise", bank: p.bank, id: p.noise });
-    const seg = loopNoise(noise, Math.round(p.offset_s * sr), x.length, Math.round((p.crossfade_ms / 1000) * sr));
+    const alloc = ctx.buffer?.bind(ctx);
+    const seg = loopNoise(noise, Math.round(p.offset_s * sr), n, Math.round((p.crossfade_ms / 1000) * sr), alloc);
     const mask = p.snr_reference === "speech" ? energyVad(x, sr) : null;
     const ps = mask ? activeRms(x, mask) ** 2 : rms(x) ** 2;
     const pn = rms(seg) ** 2;
@@ -114,41 +116,83 @@ export const noiseOp: OpDefinition<NoiseConfig, NoiseParams> = {
       return { audio: x, measured: { skipped: pn === 0 ? "silent noise" : "silent speech" } };
     }
     const g = Math.sqrt(ps / (pn * 10 ** (p.snr_db / 10)));
-    // Pass 1: the mix's peak, to scale the mixture (not the noise) if it would clip.
-    let peak = 0;
-    for (let i = 0; i < x.length; i++) {
-      const v = Math.abs(x[i] + g * seg[i]);
-      if (v > peak) peak = v;
-    }
-    const scale = peak > CLIP_LEVEL ? CLIP_LEVEL / peak : 1;
-    // Pass 2: write the mix and measure the achieved SNR from the two components as they are in
-    // the output (float32-rounded), not from the plan.
-    const out = new Float32Array(x.length);
-    let es = 0;
-    let esActive = 0;
-    let nActive = 0;
-    let en = 0;
-    for (let i = 0; i < x.length; i++) {
-      const s = Math.fround(x[i] * scale);
-      const n = Math.fround(seg[i] * g * scale);
-      out[i] = s + n;
-      es += s * s;
-      en += n * n;
-      if (mask && mask[i]) {
-        esActive += s * s;
-        nActive++;
-      }
-    }
-    const speechPow = mask && nActive > 0 ? esActive / nActive : es / x.length;
-    const achieved = 10 * Math.log10(speechPow / (en / x.length));
+    const out = alloc?.(n) ?? new Float32Array(n);
+    // Write the mix as if it did not clip, finding its peak on the way; if it clips, write it
+    // again scaled (the mixture, not the noise): one pass over the audio in the usual case.
+    let mix = mixInto(out, x, seg, g, 1, mask);
+    const scale = mix.peak > CLIP_LEVEL ? CLIP_LEVEL / mix.peak : 1;
+    if (scale !== 1) mix = mixInto(out, x, seg, g, scale, mask);
+    // The achieved SNR, from the two components as they are in the output (float32-rounded).
+    const speechPow = mask && mix.nActive > 0 ? mix.esActive / mix.nActive : mix.es / n;
+    const achieved = 10 * Math.log10(speechPow / (mix.en / n));
     return {
       audio: out,
       measured: {
         snr_db: roundTo(achieved, 4),
         noise_gain_db: roundTo(20 * Math.log10(g), 3),
         mix_scale_db: roundTo(20 * Math.log10(scale), 3),
-        looped: noise.length < Math.round(p.offset_s * sr) + x.length,
+        looped: noise.length < Math.round(p.offset_s * sr) + n,
       },
     };
   },
 };
+
+const simdSums = new Float64Array(3);
+const mixSums = { peak: 0, es: 0, en: 0, esActive: 0, nActive: 0 };
+
+/**
+ * out = fround(x·scale) + fround(seg·g·scale), with the sums the SNR is measured from, and the
+ * peak of the unscaled mix x + g·seg (exact, in double). Returns a shared object.
+ */
+function mixInto(out: Float32Array, x: Float32Array, seg: Float32Array, g: number, scale: number, mask: Uint8Array | null): typeof mixSums {
+  let peak = 0;
+  let es = 0;
+  let en = 0;
+  if (!mask) {
+    let i = 0;
+    const done = mixSimd(x, seg, g, scale, out, simdSums); // all but the last few samples, same bits
+    if (done !== null) {
+      peak = simdSums[0];
+      es = simdSums[1];
+      en = simdSums[2];
+      i = done;
+    }
+    for (; i < x.length; i++) {
+      const xi = x[i];
+      const ni = seg[i] * g;
+      const v = Math.abs(xi + ni);
+      if (v > peak) peak = v;
+      const s = Math.fround(xi * scale);
+      const m = Math.fround(ni * scale);
+      out[i] = s + m;
+      es += s * s;
+      en += m * m;
+    }
+    mixSums.esActive = 0;
+    mixSums.nActive = 0;
+  } else {
+    let esActive = 0;
+    let nActive = 0;
+    for (let i = 0; i < x.length; i++) {
+      const xi = x[i];
+      const ni = seg[i] * g;
+      const v = Math.abs(xi + ni);
+      if (v > peak) peak = v;
+      const s = Math.fround(xi * scale);
+      const m = Math.fround(ni * scale);
+      out[i] = s + m;
+      es += s * s;
+      en += m * m;
+      if (mask[i]) {
+        esActive += s * s;
+        nActive++;
+      }
+    }
+    mixSums.esActive = esActive;
+    mixSums.nActive = nActive;
+  }
+  mixSums.peak = peak;
+  mixSums.es = es;
+  mixSums.en = en;
+  return mixSums;
+}

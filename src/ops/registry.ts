@@ -30,6 +30,11 @@ export const OPS: ReadonlyMap<string, OpDefinition> = new Map<string, OpDefiniti
   ].map((op) => [op.name, op as OpDefinition]),
 );
 
+/** Every op's closeThread (an engine thread that is ending). */
+export async function closeOpsThread(): Promise<void> {
+  await Promise.allSettled([...OPS.values()].map((op) => op.closeThread?.()));
+}
+
 export function getOp(name: string): OpDefinition {
   const op = OPS.get(name);
   if (!op) throw new Error(`unknown op "${name}"`);

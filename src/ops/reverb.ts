@@ -6,6 +6,7 @@ import { z } from "zod";
 import { measureRir } from "../audio/acoustics.js";
 import { convolveAligned } from "../audio/fftconv.js";
 import { rms } from "../audio/measure.js";
+import { scaleSimd } from "../audio/simd.js";
 import { directPathIndex } from "../audio/rir.js";
 import { hashString } from "../plan/rng.js";
 import { sampleRoom, simulateSchema } from "../rooms/sample.js";
@@ -70,14 +71,14 @@ export const reverbOp: OpDefinition<ReverbConfig, ReverbParams> = {
     const r = ref(p);
     const h = ctx.resource(r);
     const delay = directPathIndex(h);
-    const y = convolveAligned(x, h, delay);
+    const y = convolveAligned(x, h, delay, ctx.buffer?.(x.length));
     let scaleDb = 0;
     if (p.normalize === "rms") {
       const a = rms(x);
       const b = rms(y);
       if (b > 0 && a > 0) {
         const g = a / b;
-        for (let i = 0; i < y.length; i++) y[i] *= g;
+        scaleInPlace(y, g);
         scaleDb = 20 * Math.log10(g);
       }
     }
@@ -85,3 +86,11 @@ export const reverbOp: OpDefinition<ReverbConfig, ReverbParams> = {
     return { audio: y, measured: { direct_delay_samples: delay, rir_samples: h.length, scale_db: roundTo(scaleDb, 3), ...measured } };
   },
 };
+
+const simdSums = new Float64Array(1);
+
+/** y *= g (float32 results of float64 products), by the SIMD kernel where it runs. */
+function scaleInPlace(y: Float32Array, g: number): void {
+  const done = scaleSimd(y, g, y, simdSums) ?? 0;
+  for (let i = done; i < y.length; i++) y[i] *= g;
+}

@@ -64,8 +64,8 @@ export const speedOp: OpDefinition<SpeedConfig, SpeedParams> = {
   durationFactor: (p) => 1 / p.factor,
   mapTime: (p) => (t) => t / p.factor,
   speakerPrefix: (c, p) => (c.speaker_prefix && p.factor !== 1 ? `sp${String(p.factor).replace(".", "_")}` : undefined),
-  apply(x, p) {
+  apply(x, p, ctx) {
     if (p.factor === 1) return { audio: x };
-    return { audio: speedPerturb(x, p.factor), measured: { samples_in: x.length } };
+    return { audio: speedPerturb(x, p.factor, ctx?.buffer?.bind(ctx)), measured: { samples_in: x.length } };
   },
 };

@@ -44,6 +44,12 @@ export interface ApplyContext {
   resource(ref: ResourceRef): Float32Array;
   /** A value computed once per engine for a key (e.g. a RIR's measured RT60), then reused. */
   memo<T>(key: string, compute: () => T): T;
+  /**
+   * An array for the op's output or scratch, owned by the engine and reused once the item is done
+   * (a fresh large array costs more than filling it). Not zeroed: write every element you read.
+   * Absent outside the engine (tests), where ops allocate.
+   */
+  buffer?(length: number): Float32Array;
 }
 
 export type Measured = Record<string, number | string | boolean>;
@@ -78,4 +84,12 @@ export interface OpDefinition<Config = any, Params extends PlannedOp = any> {
   apply(audio: Float32Array, params: Params, ctx: ApplyContext): OpOutput | Promise<OpOutput>;
   /** Checks, once before any work, what the op needs outside the process (e.g. a codec binary). Throws a one-line Error. */
   preflight?(config: Config): void | Promise<void>;
+  /**
+   * Once per run, in the main thread, before the engine's threads start, with the parameters the
+   * plan drew for this op: work every thread would otherwise repeat (e.g. timing each codec
+   * setting). Best effort: a failure here is left for the items to report.
+   */
+  beforeEngine?(params: Params[], ctx: { sampleRate: number }): Promise<void>;
+  /** When an engine closes, in each of its threads: ends what the op started outside the process (e.g. a helper process), so it is reaped, not orphaned. */
+  closeThread?(): Promise<void>;
 }

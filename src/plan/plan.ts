@@ -7,6 +7,7 @@ import type { Recipe } from "../recipe/schema.js";
 import type { ItemError, PlannedItem, PlannedOp, Utterance } from "../types.js";
 import { allocateCopies, type GroupReport } from "./balance.js";
 import { hashString, hashWords, rngFor } from "./rng.js";
+import { outputNames } from "../sources/ids.js";
 
 export interface ShardPlan {
   /** Global shard number (the unit of work, of resumption and of `--worker K`). */
@@ -34,6 +35,8 @@ export interface Plan {
   warnings: string[];
   /** Per-group before/after figures when the recipe balances groups. */
   balance?: GroupReport[];
+  /** Some item is synthetic speech: tabular outputs (HF) add the synthetic-speech columns. */
+  synthetic?: boolean;
 }
 
 /** Bytes per second of 16-bit mono audio after encoding, for shard sizing (FLAC of noisy speech ≈ 0.6–0.75). */
@@ -43,6 +46,12 @@ function bytesPerSecond(recipe: Recipe): number {
 
 /** Tar headers and padding, the .json and .txt members: about 3 KiB per item. */
 const ITEM_OVERHEAD_BYTES = 3072;
+
+/** An utterance written once, unaugmented (held-out splits, `include_clean`). */
+function cleanItem(utt: Utterance, dur: number): PlannedItem {
+  const names = outputNames("", utt.id, utt.speaker, "");
+  return { index: -1, outId: names.outId, utt: names.speaker !== utt.speaker ? { ...utt, speaker: names.speaker } : utt, copy: -1, ops: [], shard: -1, estDurationS: dur };
+}
 
 /** Copy `copy` of an utterance with every op's draws made (keyed by utterance id and copy). */
 export function planCopy(recipe: Recipe, utt: Utterance, copy: number, banks: BankCatalog): PlannedItem {
@@ -63,7 +72,8 @@ export function planCopy(recipe: Recipe, utt: Utterance, copy: number, banks: Ba
     if (prefix) prefixes.push(prefix);
   });
   const prefix = prefixes.map((p) => `${p}-`).join("");
-  return { index: -1, outId: `${prefix}${utt.id}_a${copy}`, utt: prefix ? { ...utt, speaker: `${prefix}${utt.speaker}` } : utt, copy, ops, shard: -1, estDurationS: durationS };
+  const names = outputNames(prefix, utt.id, utt.speaker, `_a${copy}`);
+  return { index: -1, outId: names.outId, utt: names.speaker !== utt.speaker ? { ...utt, speaker: names.speaker } : utt, copy, ops, shard: -1, estDurationS: durationS };
 }
 
 export function planItems(
@@ -90,12 +100,12 @@ export function planItems(
     const dur = utt.durationS ?? 0;
     if (augmentSplits !== "all" && !augmentSplits.includes(utt.split!)) {
       // Held-out splits are copied once, clean.
-      items.push({ index: -1, outId: utt.id, utt, copy: -1, ops: [], shard: -1, estDurationS: dur });
+      items.push(cleanItem(utt, dur));
       continue;
     }
     const copies = balanced ? balanced.copies.get(utt.id)! : recipe.copies;
     if (recipe.include_clean) {
-      items.push({ index: -1, outId: utt.id, utt, copy: -1, ops: [], shard: -1, estDurationS: dur });
+      items.push(cleanItem(utt, dur));
     }
     for (let copy = 0; copy < copies; copy++) items.push(planCopy(recipe, utt, copy, banks));
   }
@@ -129,7 +139,8 @@ export function makePlan(recipe: Recipe, utterances: Utterance[], banks: BankCat
   const h = createHash("sha256");
   h.update(JSON.stringify({ sample_rate: recipe.sample_rate, output: { ...recipe.output, path: undefined } }));
   for (const it of items) h.update(JSON.stringify([it.outId, it.shard, it.utt.audio, it.utt.text, it.utt.split, it.ops]));
-  return { items, shards, errors, splits, warnings, hash: h.digest("hex"), ...(balance ? { balance } : {}) };
+  const synthetic = items.some((it) => it.utt.audio.synth !== undefined);
+  return { items, shards, errors, splits, warnings, hash: h.digest("hex"), ...(balance ? { balance } : {}), ...(synthetic ? { synthetic } : {}) };
 }
 
 /** Shards cut by item count and planned size; a split never shares a shard. */

@@ -8,6 +8,11 @@ export function formatPath(path: FieldPath): string {
   return s || "(recipe)";
 }
 
+/** Recipe values are quoted in messages: escape line breaks and control characters so each stays one line. */
+export function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
 export class RecipeError extends Error {
   constructor(
     readonly file: string,
@@ -17,7 +22,7 @@ export class RecipeError extends Error {
     readonly detail: string,
     readonly hint?: string,
   ) {
-    super(`${file}${line > 0 ? `:${line}:${column}` : ""}: ${formatPath(path)}: ${detail}${hint ? ` (${hint})` : ""}`);
+    super(oneLine(`${file}${line > 0 ? `:${line}:${column}` : ""}: ${formatPath(path)}: ${detail}${hint ? ` (${hint})` : ""}`));
     this.name = "RecipeError";
   }
 }

@@ -3,10 +3,12 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import { isS3Url, resolveLocation } from "../storage/url.js";
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { OPS } from "../ops/registry.js";
 import { rngFor } from "../plan/rng.js";
+import { checkVoices } from "../tts/voices.js";
 import { editDistance, nearest, RecipeError, RecipeErrors, type FieldPath } from "./errors.js";
 import { recipeSchema, type ChainStep, type Recipe } from "./schema.js";
 
@@ -201,7 +203,24 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
       }),
     );
   }
-  const data = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (e: any) {
+    // An alias (*name) with no anchor before it, or aliases that expand past yaml's limit: point at
+    // the first alias that does not resolve (else at the start).
+    let offset = 0;
+    visit(doc, {
+      Alias(_, node) {
+        if (node.resolve(doc) === undefined && node.range) {
+          offset = node.range[0];
+          return visit.BREAK;
+        }
+      },
+    });
+    const { line, col } = lines.linePos(offset);
+    throw new RecipeErrors([new RecipeError(file, line, col, [], `YAML: ${String(e?.message ?? e).split("\n")[0]}`)]);
+  }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     throw new RecipeErrors([new RecipeError(file, 1, 1, [], "a recipe is a YAML mapping (seed:, inputs:, chain:, output: …)")]);
   }
@@ -226,8 +245,8 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
       if (bankNames[kind].has(b.name)) errors.push(err(loc, [field, i, "name"], `duplicate bank name "${b.name}"`));
       bankNames[kind].add(b.name);
       if (b.path === undefined) return; // a simulated bank
-      b.path = path.resolve(cwd, b.path);
-      if (!existsSync(b.path)) errors.push(err(loc, [field, i, "path"], `not found: ${b.path}`));
+      b.path = resolveLocation(cwd, b.path); // s3:// URLs are checked when the bank is read
+      if (!isS3Url(b.path) && !existsSync(b.path)) errors.push(err(loc, [field, i, "path"], `not found: ${b.path}`));
     });
   }
   chain.forEach((step, i) => {
@@ -243,10 +262,12 @@ export function parseRecipe(text: string, file: string, cwd = process.cwd()): Re
     }
   });
   parsed.inputs.forEach((input, i) => {
-    input.path = path.resolve(cwd, input.path);
-    if (!existsSync(input.path)) errors.push(err(loc, ["inputs", i, "path"], `not found: ${input.path}`));
+    input.path = resolveLocation(cwd, input.path);
+    if (!isS3Url(input.path) && !existsSync(input.path)) errors.push(err(loc, ["inputs", i, "path"], `not found: ${input.path}`));
+    // Synthetic speech: every voice must exist in espeak-ng and speak the language (no engine start needed).
+    if (input.format === "tts") for (const p of checkVoices(input.language, input.voices)) errors.push(err(loc, ["inputs", i, ...p.path], p.message, p.hint));
   });
-  parsed.output.path = path.resolve(cwd, parsed.output.path);
+  parsed.output.path = resolveLocation(cwd, parsed.output.path);
   if (errors.length) throw new RecipeErrors(errors);
   probeSamplers(loc, chain, parsed, errors);
   if (errors.length) throw new RecipeErrors(errors);

@@ -90,7 +90,10 @@ export const outputSchema = z
 
 export const engineSchema = z
   .object({
-    device: z.enum(["cpu"]).default("cpu").describe("Where the chain runs. The CPU engine uses `worker_threads`."),
+    device: z
+      .enum(["cpu", "gpu", "auto"])
+      .default("cpu")
+      .describe("Where the chain runs: `cpu` (`worker_threads`); `gpu` (WebGPU: the chain on the GPU in batches, the CPU threads decode and encode; any adapter, software ones included, or an error); `auto` (a hardware GPU if there is one, else the CPU)."),
     workers: z
       .union([z.literal("auto"), z.number().int().min(0).max(512)])
       .default("auto")

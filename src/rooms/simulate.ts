@@ -43,7 +43,7 @@ export const SINC_PHASES = 256;
 let sincTable: Float64Array | null = null;
 
 /** table[p * SINC_TAPS + k] = w(t) sinc(t), t = k - 40 - p / 256: tap k of a delay of (40 + p/256) samples past tap 0. */
-function sincTableFor(): Float64Array {
+export function sincTableFor(): Float64Array {
   if (sincTable) return sincTable;
   // One extra phase (p = 256, a whole-sample shift) so rounding never needs a carry.
   const table = new Float64Array((SINC_PHASES + 1) * SINC_TAPS);
@@ -232,7 +232,7 @@ export function prepareRoom(spec: RoomSpec): PreparedRoom {
 // products. The per-axis lists are built once and sorted by |offset|, so the triple loop stops as
 // soon as an offset alone is beyond reach.
 
-interface AxisImages {
+export interface AxisImages {
   offset: Float64Array;
   order: Int32Array;
   /** gain[i * bands + b] */
@@ -240,7 +240,7 @@ interface AxisImages {
   count: number;
 }
 
-function axisImages(length: number, s: number, m: number, betaLo: number[], betaHi: number[], maxDist: number, maxOrder: number): AxisImages {
+export function axisImages(length: number, s: number, m: number, betaLo: number[], betaHi: number[], maxDist: number, maxOrder: number): AxisImages {
   const bands = betaLo.length;
   let nMax = Math.ceil((maxDist + length) / (2 * length)) + 1;
   if (maxOrder !== Infinity) nMax = Math.min(nMax, Math.ceil(maxOrder / 2) + 1);
@@ -272,8 +272,8 @@ function axisImages(length: number, s: number, m: number, betaLo: number[], beta
   return out;
 }
 
-/** What the image-source stage of one mic produced. */
-interface IsmResult {
+/** What the image-source stage of one mic produced (here, or by the GPU kernel src/gpu/kernels/rooms.ts). */
+export interface IsmResult {
   /** Interleaved per-band impulse trains, acc[n * bands + b], n < lengthSamples. */
   acc: Float64Array;
   images: number;
@@ -292,7 +292,8 @@ function imageSources(room: PreparedRoom, mic: number, windowStartS: number): Is
   const ay = axisImages(dims[1], source[1], m[1], beta[2], beta[3], maxDist, maxOrder);
   const az = axisImages(dims[2], source[2], m[2], beta[4], beta[5], maxDist, maxOrder);
   const table = sincTableFor();
-  const acc = new Float64Array(n * bands);
+  // A reused array per mic (finishRoom consumes it before the next simulation), zeroed here.
+  const acc = scratch(SLOT_ISM + mic, n * bands).subarray(0, n * bands).fill(0);
   const gains = new Float64Array(bands);
   const samplesPerMetre = fs / cMs;
   const direct = Math.hypot(m[0] - source[0], m[1] - source[1], m[2] - source[2]);
@@ -369,12 +370,9 @@ function imageSources(room: PreparedRoom, mic: number, windowStartS: number): Is
 // Decay: Eyring's, per band, from the spec's absorption (the diffuse-field decay; a shoebox ISM
 // alone decays more slowly than Eyring and bends, because grazing image paths hit few walls).
 
-/**
- * Noise generated on each side of the tail's samples: longer than the band split's ringing (its
- * lowest crossover, 149–210 Hz for octave bands, rings for ~2 / 61 Hz ≈ 33 ms) and than the
- * coherence mixing's (the array's aperture / c), so the circular filtering's wrap-around stays in it.
- */
-const TAIL_MARGIN_S = 0.08;
+// The tail's noise is drawn in the frequency domain (random phases, flat magnitude): a periodic
+// white noise whose band filtering, done there by multiplication, is exact, with no wrap-around to
+// keep clear of and no forward transform. One real inverse FFT per band group then gives it in time.
 
 /** Fewer images than this in the matching window and the level comes from diffuse-field theory instead. */
 const MIN_WINDOW_IMAGES = 16;
@@ -473,56 +471,101 @@ function planTail(room: PreparedRoom, ismHighpassed: Float64Array, windowImages:
 }
 
 /**
- * The tail from sample nTr on: the mic's unit white noise, split into bands (zero-phase, circular
- * over the noise block; the tail reads `length` samples from `offset`, clear of the wrap-around),
- * each band scaled by sqrt(level) and its decay. When every band decays alike the split collapses
- * into one spectral shaping filter.
+ * The tail from sample nTr on, from the mic's noise spectrum (noiseSpectra: bins 0..size/2): split
+ * into bands, each band scaled by sqrt(level), back to time and given its decay. When every band
+ * decays alike the split collapses into one spectral shaping filter (one inverse FFT).
  */
-function synthesizeTail(plan: TailPlan, noise: Float64Array, offset: number, length: number, fs: number): Float64Array {
-  const size = noise.length;
-  const fft = fftOf(size);
+function synthesizeTail(plan: TailPlan, spectrum: Float64Array, out: Float64Array, offset: number, length: number, fs: number): void {
+  const size = spectrum.length - 2;
   const half = size / 2;
   const bands = plan.bandsHz.length;
-  const spec = new Float64Array(2 * size);
-  fft.realTransform(spec, noise);
   const gains = gainTable(plan.bandsHz, fs, size);
   const amplitude = plan.level.map((l) => Math.sqrt(l));
-  const out = new Float64Array(length);
-  const time = new Float64Array(2 * size);
-  const filtered = new Float64Array(2 * size);
+  const filtered = scratch(0, size + 2);
+  const time = scratch(1, size);
   const sameDecay = plan.decayPerSample.every((k) => k === plan.decayPerSample[0]);
   const groups: number[][] = sameDecay ? [plan.bandsHz.map((_, b) => b)] : plan.bandsHz.map((_, b) => [b]);
+  const weight = new Float64Array(bands);
   for (const group of groups) {
-    for (let bin = 0; bin <= half; bin++) {
+    weight.fill(0);
+    for (const b of group) weight[b] = amplitude[b];
+    for (let bin = 0, at = 0; bin <= half; bin++, at += bands) {
       let g = 0;
-      for (const b of group) g += gains[bin * bands + b] * amplitude[b];
-      filtered[2 * bin] = g * spec[2 * bin];
-      filtered[2 * bin + 1] = g * spec[2 * bin + 1];
+      for (let b = 0; b < bands; b++) g += gains[at + b] * weight[b];
+      filtered[2 * bin] = g * spectrum[2 * bin];
+      filtered[2 * bin + 1] = g * spectrum[2 * bin + 1];
     }
-    fft.completeSpectrum(filtered);
-    fft.inverseTransform(time, filtered);
+    realInverse(filtered, size, time);
     const step = Math.exp(-plan.decayPerSample[group[0]] / 2);
     let env = 1;
-    for (let i = 0; i < length; i++, env *= step) out[i] += env * time[2 * (offset + i)];
+    for (let i = 0; i < length; i++, env *= step) out[offset + i] += env * time[i];
   }
-  return out;
 }
 
 /**
- * Unit-variance white Gaussian noise from the project's Rng (Box–Muller, both outputs used). The
- * uniforms take one 32-bit draw each (rng.u32, offset by half a step so u is never 0): 32 bits are
- * plenty for noise and halve the cost of rng.next()'s 53.
+ * Float64 work arrays reused between simulations (a room makes several of tens of thousands of
+ * samples; fresh ones cost page faults and garbage collections): slot k, at least `length` long,
+ * contents undefined. Simulation is synchronous, so one set per thread serves every call.
  */
-function gaussianNoise(rng: Rng, length: number): Float64Array {
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i += 2) {
-    const u = (rng.u32() + 0.5) / 4294967296;
-    const v = rng.u32() / 4294967296;
-    const r = Math.sqrt(-2 * Math.log(u));
-    out[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < length) out[i + 1] = r * Math.sin(2 * Math.PI * v);
+const scratchSlots: Float64Array[] = [];
+/** Slots: 0-3 the tail's work arrays; SLOT_ISM + mic the image-source sums; SLOT_NOISE + mic the noise spectra. */
+const SLOT_ISM = 8;
+const SLOT_NOISE = 8 + 1024;
+function scratch(slot: number, length: number): Float64Array {
+  let a = scratchSlots[slot];
+  if (!a || a.length < length) a = scratchSlots[slot] = new Float64Array(Math.max(length, 2 * (a?.length ?? 0)));
+  return a;
+}
+
+/** cos, sin of 2π p / NOISE_PHASES: the noise's phases, from 12 random bits per bin. */
+const NOISE_PHASES = 4096;
+const phaseCos = Float64Array.from({ length: NOISE_PHASES }, (_, p) => Math.cos((2 * Math.PI * p) / NOISE_PHASES));
+const phaseSin = Float64Array.from({ length: NOISE_PHASES }, (_, p) => Math.sin((2 * Math.PI * p) / NOISE_PHASES));
+
+/**
+ * The real signal x[0, size) whose spectrum X (bins 0..size/2, interleaved re, im; Hermitian) is
+ * given, by one complex inverse FFT of size / 2: z[n] = x[2n] + j x[2n+1] is the inverse
+ * transform of Z[k] = E[k] + j O[k], E[k] = X[k] + conj(X[M-k]), O[k] = (X[k] - conj(X[M-k])) e^{j2πk/N},
+ * halved (M = size / 2).
+ */
+function realInverse(spectrum: Float64Array, size: number, out: Float64Array): void {
+  const m = size / 2;
+  const fft = fftOf(m);
+  const { cos, sin } = twiddlesOf(size);
+  const z = scratch(2, 2 * m);
+  for (let k = 0; k < m; k++) {
+    const ar = spectrum[2 * k];
+    const ai = spectrum[2 * k + 1];
+    const br = spectrum[2 * (m - k)];
+    const bi = -spectrum[2 * (m - k) + 1];
+    const dr = ar - br;
+    const di = ai - bi;
+    const or = dr * cos[k] - di * sin[k];
+    const oi = dr * sin[k] + di * cos[k];
+    z[2 * k] = ar + br - oi;
+    z[2 * k + 1] = ai + bi + or;
   }
-  return out;
+  const time = scratch(3, 2 * m);
+  fft.inverseTransform(time, z);
+  for (let n = 0; n < m; n++) {
+    out[2 * n] = 0.5 * time[2 * n];
+    out[2 * n + 1] = 0.5 * time[2 * n + 1];
+  }
+}
+
+const twiddles = new Map<number, { cos: Float64Array; sin: Float64Array }>();
+function twiddlesOf(size: number): { cos: Float64Array; sin: Float64Array } {
+  let t = twiddles.get(size);
+  if (!t) {
+    const m = size / 2;
+    t = { cos: new Float64Array(m), sin: new Float64Array(m) };
+    for (let k = 0; k < m; k++) {
+      t.cos[k] = Math.cos((2 * Math.PI * k) / size);
+      t.sin[k] = Math.sin((2 * Math.PI * k) / size);
+    }
+    twiddles.set(size, t);
+  }
+  return t;
 }
 
 /**
@@ -560,35 +603,38 @@ function nextPow2(n: number): number {
 }
 
 /**
- * Independent white noises for M mics, mixed per frequency
- * so their cross-spectra follow the spherically isotropic (diffuse) field coherence
+ * Spectra (bins 0..size/2, interleaved re, im) of unit-variance white noises for M mics, mixed per
+ * frequency so their cross-spectra follow the spherically isotropic (diffuse) field coherence
  * sin(ω d / c) / (ω d / c) between mics d apart (Cook et al., JASA 27, 1955; the mixing as in Habets
  * & Gannot, "Generating sensor signals in isotropic noise fields", JASA 122, 2007, with a Cholesky
- * factor per bin). `count` samples of noise, zero-padded to `size` (a power of two); the mixing
- * and the later band shaping are circular over the block, so callers read only samples at least
- * TAIL_MARGIN from both ends of the noise, where the wrap-around never reaches. Every mic's noise
- * comes from its own Rng stream keyed by (spec.seed, mic index). The coherence is the omni one for
- * every pattern (directional mics have lower diffuse coherence: an approximation).
+ * factor per bin). Each mic's noise is drawn in the frequency domain: magnitude sqrt(size) in every
+ * bin (so the time signal has unit variance) and a uniform random phase (DC and Nyquist: a random
+ * sign), from its own Rng stream keyed by (spec.seed, mic index). By the central limit theorem its
+ * samples are Gaussian; its band energies are exact rather than random, which steadies the tail's
+ * level. The coherence is the omni one for every pattern (directional mics have lower diffuse
+ * coherence: an approximation).
  */
-function coherentNoise(room: PreparedRoom, size: number, count: number): Float64Array[] {
+function noiseSpectra(room: PreparedRoom, size: number): Float64Array[] {
   const mics = room.mics.length;
-  const noises = room.mics.map((_, i) => {
-    const block = new Float64Array(size);
-    block.set(gaussianNoise(new Rng(hashWords(room.seed, 0x5441494c, i)), count));
-    return block;
-  });
-  if (mics === 1) return noises;
-  const fft = fftOf(size);
-  const spectra = noises.map((x) => {
-    const spec = new Float64Array(2 * size);
-    fft.realTransform(spec, x);
+  const half = size / 2;
+  const amp = Math.sqrt(size);
+  const spectra = room.mics.map((_, i) => {
+    const rng = new Rng(hashWords(room.seed, 0x5441494c, i));
+    const spec = scratch(SLOT_NOISE + i, size + 2).subarray(0, size + 2);
+    spec[0] = rng.u32() & 1 ? amp : -amp;
+    for (let bin = 1; bin < half; bin++) {
+      const p = rng.u32() >>> 20;
+      spec[2 * bin] = amp * phaseCos[p];
+      spec[2 * bin + 1] = amp * phaseSin[p];
+    }
+    spec[size] = rng.u32() & 1 ? amp : -amp;
     return spec;
   });
+  if (mics === 1) return spectra;
   const dist: number[][] = room.mics.map((p) => room.mics.map((q) => Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2])));
   const chol = new Float64Array(mics * mics);
   const mixedRe = new Float64Array(mics);
   const mixedIm = new Float64Array(mics);
-  const half = size / 2;
   for (let bin = 0; bin <= half; bin++) {
     const omega = (2 * Math.PI * bin * room.sampleRate) / size;
     // Cholesky of Γ with a little diagonal loading (Γ is singular for coincident mics and at DC).
@@ -616,14 +662,7 @@ function coherentNoise(room: PreparedRoom, size: number, count: number): Float64
       spectra[i][2 * bin + 1] = mixedIm[i];
     }
   }
-  const time = new Float64Array(2 * size);
-  return spectra.map((spec) => {
-    fft.completeSpectrum(spec);
-    fft.inverseTransform(time, spec);
-    const out = new Float64Array(size);
-    for (let i = 0; i < size; i++) out[i] = time[2 * i];
-    return out;
-  });
+  return spectra;
 }
 
 /**
@@ -695,20 +734,34 @@ export interface SimulationInfo {
 /** Simulates one room: one RIR per mic, plus facts about the simulation. */
 export function simulateRoomWithInfo(spec: RoomSpec): { rirs: Float32Array[]; info: SimulationInfo } {
   const room = prepareRoom(spec);
+  const windowStartS = ismWindowStartS(room);
+  return finishRoom(room, room.mics.map((_, mic) => imageSources(room, mic, windowStartS)));
+}
+
+/** Start (s) of the window whose image count and energy set the tail (Infinity without a tail): imageSources' windowStartS. */
+export function ismWindowStartS(room: PreparedRoom): number {
+  return room.transitionS !== null ? matchingWindowStartS(room) : Infinity;
+}
+
+/**
+ * Everything after the image sources, given their result per mic (in mic order): the band split,
+ * the late tail (its seeded noise and level matching) and the high-pass. Shared by the CPU path
+ * and the GPU image-source kernel.
+ */
+export function finishRoom(room: PreparedRoom, isms: IsmResult[]): { rirs: Float32Array[]; info: SimulationInfo } {
   const n = room.lengthSamples;
   const fs = room.sampleRate;
   const bands = room.beta[0].length;
   const bandsHz = room.absorption.bandsHz;
   const tailOn = room.transitionS !== null;
-  const windowStartS = tailOn ? matchingWindowStartS(room) : Infinity;
+  const windowStartS = ismWindowStartS(room);
   const nTr = tailOn ? Math.min(n, Math.round(room.transitionS! * fs)) : n;
   const tailLength = n - nTr;
-  const margin = Math.ceil(TAIL_MARGIN_S * fs);
-  const noise = tailOn && tailLength > 0 ? coherentNoise(room, nextPow2(tailLength + 2 * margin), tailLength + 2 * margin) : [];
+  const noise = tailOn && tailLength > 0 ? noiseSpectra(room, nextPow2(Math.max(4, tailLength))) : [];
   const info: SimulationInfo = { images: [], rt60Bands: room.rt60Bands, bandsHz, transitionS: room.transitionS, tail: [], directSamples: [] };
 
   const rirs = room.mics.map((_, mic) => {
-    const ism = imageSources(room, mic, windowStartS);
+    const ism = isms[mic];
     info.images.push(ism.images);
     info.directSamples.push(ism.directSamples);
     const out = bands === 1 ? ism.acc : combineBands(ism.acc, bands, bandsHz!, n, fs);
@@ -717,11 +770,12 @@ export function simulateRoomWithInfo(spec: RoomSpec): { rirs: Float32Array[]; in
       if (room.highpassHz > 0) allenBerkleyHighpass(probe, room.highpassHz, fs);
       const plan = planTail(room, probe, ism.windowImages, mic, windowStartS);
       info.tail.push({ bandsHz: plan.bandsHz, level: plan.level, fromImages: plan.fromImages });
-      const tail = synthesizeTail(plan, noise[mic], margin, tailLength, fs);
-      for (let i = 0; i < tailLength; i++) out[nTr + i] += tail[i];
+      synthesizeTail(plan, noise[mic], out, nTr, tailLength, fs);
     } else info.tail.push(null);
     if (room.highpassHz > 0) allenBerkleyHighpass(out, room.highpassHz, fs);
-    return Float32Array.from(out);
+    const rir = new Float32Array(n);
+    rir.set(out.subarray(0, n));
+    return rir;
   });
   return { rirs, info };
 }

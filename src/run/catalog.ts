@@ -2,6 +2,7 @@
 import pLimit from "p-limit";
 import { probeAudioFile } from "../audio/decode.js";
 import { loadBank } from "../banks/bank.js";
+import { resolveWorkers } from "../engine/cpu/pool.js";
 import { loadAudioFile } from "../engine/load.js";
 import type { EngineConfig } from "../engine/process.js";
 import type { BankCatalog, BankEntry } from "../ops/types.js";
@@ -9,11 +10,16 @@ import { rirId } from "../rooms/bank.js";
 import { roomRng, sampleRoom, type SimulateConfig } from "../rooms/sample.js";
 import type { Recipe } from "../recipe/schema.js";
 import { readInput } from "../sources/index.js";
+import { synthesizeCatalog } from "../tts/catalog.js";
 import type { ItemError, Utterance } from "../types.js";
+import { localCopy } from "../storage/cache.js";
+import { isS3Url } from "../storage/url.js";
 
 export interface Catalog {
   utterances: Utterance[];
   errors: ItemError[];
+  /** Where synthetic utterances' audio was cached for the engine (src/tts/cache.ts), when there are any. */
+  ttsCacheDir?: string;
 }
 
 function isError(x: Utterance | ItemError): x is ItemError {
@@ -27,18 +33,19 @@ function isError(x: Utterance | ItemError): x is ItemError {
  */
 async function probeDuration(utt: Utterance): Promise<number> {
   if (utt.audio.durationS !== undefined) return utt.audio.durationS;
-  const probe = await probeAudioFile(utt.audio.path);
+  // An s3:// object is probed from its cached copy (the engine reads that copy later).
+  const probe = await probeAudioFile(isS3Url(utt.audio.path) ? await localCopy(utt.audio.path) : utt.audio.path);
   if (probe && probe.sampleRate > 0) return Math.max(0, probe.numFrames / probe.sampleRate - (utt.audio.offsetS ?? 0));
   const audio = await loadAudioFile(utt.audio.path);
   return audio.channels[0].length / audio.sampleRate - (utt.audio.offsetS ?? 0);
 }
 
-export async function buildCatalog(recipe: Recipe, onProgress?: (n: number) => void): Promise<Catalog> {
-  const utterances: Utterance[] = [];
+export async function buildCatalog(recipe: Recipe, onProgress?: (n: number) => void, opts: { threads?: number } = {}): Promise<Catalog> {
+  let utterances: Utterance[] = [];
   const errors: ItemError[] = [];
   const seen = new Map<string, number>();
   for (let i = 0; i < recipe.inputs.length; i++) {
-    for await (const entry of readInput(recipe.inputs[i], i, { allowEmptyText: recipe.filters.allow_empty_text })) {
+    for await (const entry of readInput(recipe.inputs[i], i, { allowEmptyText: recipe.filters.allow_empty_text, seed: recipe.seed })) {
       if (isError(entry)) {
         errors.push(entry);
         continue;
@@ -54,6 +61,10 @@ export async function buildCatalog(recipe: Recipe, onProgress?: (n: number) => v
       onProgress?.(utterances.length);
     }
   }
+  // Synthetic speech is synthesised once here, for its duration and word times (src/tts/catalog.ts).
+  const tts = await synthesizeCatalog(utterances, recipe.inputs, { threads: opts.threads ?? resolveWorkers(recipe.engine.workers) });
+  utterances = tts.utterances;
+  errors.push(...tts.errors);
   const limit = pLimit(16);
   const ok = new Array<boolean>(utterances.length).fill(true);
   await Promise.all(
@@ -69,7 +80,7 @@ export async function buildCatalog(recipe: Recipe, onProgress?: (n: number) => v
       }),
     ),
   );
-  return { utterances: utterances.filter((_, i) => ok[i]), errors };
+  return { utterances: utterances.filter((_, i) => ok[i]), errors, ...(tts.cacheDir ? { ttsCacheDir: tts.cacheDir } : {}) };
 }
 
 export interface Banks {

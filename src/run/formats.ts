@@ -45,6 +45,8 @@ export interface SinkContext {
   shards: PlanShard[];
   /** Items expected in a shard (by its local number) when it is committed: planned minus failed. */
   expectedItems: (local: number) => number;
+  /** The plan has synthetic speech: Parquet adds its columns. */
+  synthetic?: boolean;
 }
 
 export function makeSink(c: SinkContext): ShardSink {
@@ -64,7 +66,7 @@ export function makeSink(c: SinkContext): ShardSink {
       return new HfAudioFolderSink(dir);
     case "hf_parquet": {
       const mine = c.shards.filter((s) => s.split === c.split);
-      return new HfParquetSink(dir, { numShards: mine.length, fileIndex: (_split, local) => ({ index: local, count: mine.length }) });
+      return new HfParquetSink(dir, { numShards: mine.length, fileIndex: (_split, local) => ({ index: local, count: mine.length }), synthetic: c.synthetic });
     }
   }
 }
@@ -87,9 +89,9 @@ export function checkSplits(format: string, splits: string[]): string | null {
  * Face), the other manifests also live at the top and separate splits on their own (Lhotse and
  * Kaldi by folder; NeMo lines carry `split`).
  */
-export function makeGlobalManifests(format: OutputFormat, manifests: string[], outDir: string): ManifestWriter[] {
+export function makeGlobalManifests(format: OutputFormat, manifests: string[], outDir: string, plan: { synthetic?: boolean } = {}): ManifestWriter[] {
   if (!splitsInside(format)) return [];
-  const out: ManifestWriter[] = format === "hf_audiofolder" ? [new HfAudioFolderMetadata({ outDir, tarred: false })] : [];
+  const out: ManifestWriter[] = format === "hf_audiofolder" ? [new HfAudioFolderMetadata({ outDir, tarred: false, synthetic: plan.synthetic })] : [];
   const opts = { outDir, tarred: false };
   for (const m of manifests) {
     if (m === "nemo") out.push(nemoManifest(opts));

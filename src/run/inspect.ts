@@ -126,7 +126,7 @@ export async function inspect(outDir: string, opts: InspectOptions = {}): Promis
     await writeFileAtomic(path.join(reportDir, `${m.id}.png`), encodePng(spectrogramImage(aug, m.sampling_rate)));
     let clean = "";
     try {
-      const src = await loadSource({ path: m.source.audio, offsetS: m.source.offset_s, durationS: m.source.offset_s !== undefined ? m.source.duration : undefined }, m.source.channel ?? "mix", m.sampling_rate);
+      const src = await loadSource({ path: m.source.audio, offsetS: m.source.offset_s, durationS: m.source.offset_s !== undefined ? m.source.duration : undefined, ...(m.source.synth ? { synth: m.source.synth } : {}) }, m.source.channel ?? "mix", m.sampling_rate);
       await writeFileAtomic(path.join(reportDir, `${m.id}-clean.wav`), encodeWav(floatToInt16(src.samples), m.sampling_rate));
       await writeFileAtomic(path.join(reportDir, `${m.id}-clean.png`), encodePng(spectrogramImage(src.samples, m.sampling_rate)));
       clean = `<figure><figcaption>clean (source)</figcaption><audio controls preload="metadata" src="${esc(`${m.id}-clean.wav`)}"></audio><img alt="spectrogram of the clean source" src="${esc(`${m.id}-clean.png`)}"></figure>`;

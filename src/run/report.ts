@@ -38,16 +38,40 @@ export function planReport(recipe: Recipe, plan: Plan, sourceCount: number, skip
     }
   }
   const estBytes = plan.shards.reduce((n, s) => n + s.estBytes, 0);
+  const synthOutS = plan.items.reduce((n, it) => n + (it.utt.audio.synth ? it.estDurationS : 0), 0);
   const lines = [
     `recipe ${recipe.file}: ${sourceCount} source utterances (${skipped} skipped), ${plan.items.length} output items in ${plan.shards.length} shards`,
-    `audio: ${h(outS)} h out from ${h(inS)} h of sources; estimated output size ${(estBytes / 1e6).toFixed(1)} MB (${recipe.output.audio})`,
+    `audio: ${h(outS)} h out from ${h(inS)} h of sources${synthOutS > 0 ? ` (${h(synthOutS)} h of it synthetic speech)` : ""}; estimated output size ${(estBytes / 1e6).toFixed(1)} MB (${recipe.output.audio})`,
     "",
     table([...byLang.entries()].sort().map(([k, v]) => [k, v.items, h(v.outS)]), ["language", "items", "hours"]),
     "",
     table([...byOp.entries()].sort().map(([k, v]) => [k, v.items, h(v.outS), ((100 * v.items) / Math.max(1, plan.items.length)).toFixed(1) + "%"]), ["op", "items", "hours", "share"]),
   ];
   for (const w of plan.warnings) lines.push(`note: ${w}`);
-  if (plan.balance) {
+  const range = ([lo, hi]: [number, number]) => (lo === hi ? String(lo) : `${lo}-${hi}`);
+  if (plan.balance && plan.balance.some((g) => g.syntheticUtterances > 0)) {
+    // Real and synthetic hours side by side: what the corpus has, what the plan makes of each.
+    lines.push(
+      "",
+      `balance by ${recipe.balance!.by} (${recipe.balance!.strategy}), real audio first, synthetic speech filling the rest:`,
+      table(
+        plan.balance.map((g) => [
+          g.group,
+          g.utterances,
+          g.sourceHours.toFixed(3),
+          g.syntheticUtterances,
+          g.syntheticHours.toFixed(3),
+          g.targetHours.toFixed(3),
+          g.plannedRealHours.toFixed(3),
+          g.plannedSyntheticHours.toFixed(3),
+          g.plannedHours.toFixed(3),
+          g.utterances ? range([g.minCopies, g.maxCopies]) : "-",
+          g.syntheticCopies ? range(g.syntheticCopies) : "-",
+        ]),
+        ["group", "real utts", "real h before", "synth utts", "synth h avail", "target", "real h after", "synth h after", "hours after", "copies/real", "copies/synth"],
+      ),
+    );
+  } else if (plan.balance) {
     lines.push(
       "",
       `balance by ${recipe.balance!.by} (${recipe.balance!.strategy}):`,

@@ -5,7 +5,9 @@
 // `augment merge` after sharded runs) derives manifests, errors and the summary from the indexes.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { createCpuEngine, resolveWorkers, type BatchResult } from "../engine/cpu/pool.js";
+import { resolveWorkers, type BatchResult } from "../engine/cpu/pool.js";
+import type { EngineReport } from "../engine/gpu/engine.js";
+import { createEngine, DeviceError } from "../engine/gpu/select.js";
 import { isItemError, type EngineConfig } from "../engine/process.js";
 import { getOp } from "../ops/registry.js";
 import { makePlan, type Plan, type ShardPlan } from "../plan/plan.js";
@@ -13,12 +15,14 @@ import type { Recipe } from "../recipe/schema.js";
 import { checkInput } from "../sources/index.js";
 import type { ItemError, PlannedItem } from "../types.js";
 import { writeFileAtomic } from "../writers/atomic.js";
+import { crashPoint } from "../writers/faults.js";
 import { itemRecord, readRecords, type ItemRecord } from "../writers/manifest.js";
 import { nemoEntry, nemoLines } from "../writers/nemo.js";
 import { nemoTarredConfigSnippet, writeNemoTarredMetadata } from "../writers/nemo-tarred.js";
 import type { ShardRecord, ShardSink } from "../writers/sink.js";
 import { checkSplits, makeGlobalManifests, makeManifests, makeSink, splitDir, splitPrefix, type OutputFormat } from "./formats.js";
 import { buildBanks, buildCatalog, type Banks, type Catalog } from "./catalog.js";
+import { openOutput, type OutputLocation } from "./output.js";
 import { Progress } from "./progress.js";
 import {
   cleanTemp,
@@ -28,7 +32,6 @@ import {
   readIndexes,
   readJson,
   removePreviousRun,
-  shardProblem,
   STATE_DIR,
   VERSION,
   type IndexFile,
@@ -72,11 +75,11 @@ export interface RunSummary {
 }
 
 /** Everything up to the plan: reads inputs and banks, probes durations. No output is written. */
-export async function prepare(recipe: Recipe, opts: { limit?: number } = {}): Promise<Prepared> {
+export async function prepare(recipe: Recipe, opts: { limit?: number; threads?: number } = {}): Promise<Prepared> {
   for (const input of recipe.inputs) await checkInput(input);
   await preflightOps(recipe);
   const banks = await buildBanks(recipe);
-  const catalog = await buildCatalog(recipe);
+  const catalog = await buildCatalog(recipe, undefined, { threads: opts.threads });
   const plan = makePlan(recipe, catalog.utterances, banks.catalog, opts.limit);
   const bad = checkSplits(recipe.output.format, plan.splits);
   if (bad) throw new RunError(`output.format ${recipe.output.format}: ${bad}`, 2);
@@ -95,8 +98,21 @@ export async function preflightOps(recipe: Recipe): Promise<void> {
   }
 }
 
-function engineConfig(recipe: Recipe, banks: Banks): EngineConfig {
-  return { sampleRate: recipe.sample_rate, audio: recipe.output.audio, banks: banks.files, cacheMb: 256 };
+/** Each op's once-per-run work before the engine's threads start (see OpDefinition.beforeEngine). */
+async function beforeEngineOps(recipe: Recipe, items: PlannedItem[]): Promise<void> {
+  const byOp = new Map<string, PlannedItem["ops"]>();
+  for (const it of items) {
+    for (const p of it.ops) {
+      const list = byOp.get(p.op);
+      if (list) list.push(p);
+      else byOp.set(p.op, [p]);
+    }
+  }
+  for (const [name, params] of byOp) await getOp(name).beforeEngine?.(params, { sampleRate: recipe.sample_rate }).catch(() => {});
+}
+
+function engineConfig(recipe: Recipe, banks: Banks, catalog?: Catalog): EngineConfig {
+  return { sampleRate: recipe.sample_rate, audio: recipe.output.audio, banks: banks.files, cacheMb: 256, ...(catalog?.ttsCacheDir ? { ttsCacheDir: catalog.ttsCacheDir } : {}) };
 }
 
 /** Batches of a shard: at most `batch_items` items and `max_batch_s` seconds of audio. */
@@ -133,6 +149,7 @@ function planFile(recipe: Recipe, prepared: Prepared): PlanFile {
     source_utterances: catalog.utterances.length,
     catalog_errors: [...catalog.errors, ...plan.errors],
     warnings: plan.warnings,
+    ...(plan.synthetic ? { synthetic: true } : {}),
   };
 }
 
@@ -144,9 +161,11 @@ function byId(a: ItemError, b: ItemError): number {
 export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSummary | null> {
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
-  const outDir = recipe.output.path;
+  // An s3:// output is written to a local staging folder and uploaded piece by piece (output.ts).
+  const output = await openOutput(recipe.output.path);
+  const outDir = output.dir;
   const worker = opts.worker ?? { index: 0, count: 1 };
-  const prepared = await prepare(recipe, { limit: opts.limit });
+  const prepared = await prepare(recipe, { limit: opts.limit, threads: opts.threads });
   const { plan, catalog } = prepared;
   const threads = opts.threads ?? resolveWorkers(recipe.engine.workers);
   const mine = plan.shards.filter((s) => s.index % worker.count === worker.index);
@@ -157,18 +176,23 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   );
 
   // Resume: the same plan in the same folder keeps its complete shards, whoever wrote them.
+  await output.pullState();
   const prevPlan = await readJson<PlanFile>(path.join(outDir, PLAN_FILE));
   const prevIndexes = await readIndexes(outDir);
   const foreign = (prevPlan && prevPlan.plan_hash !== plan.hash) || prevIndexes.some((i) => i.plan_hash !== plan.hash);
   if (foreign && !opts.force) {
-    throw new RunError(`${outDir} holds the output of a different plan (recipe, seed or inputs changed); use --force to replace it or choose another --out`, 2);
+    throw new RunError(`${output.name} holds the output of a different plan (recipe, seed or inputs changed); use --force to replace it or choose another --out`, 2);
   }
-  if (foreign) await removePreviousRun(outDir, prevIndexes, prevPlan);
+  if (foreign) {
+    await output.removePrevious(prevIndexes, prevPlan);
+    await removePreviousRun(outDir, prevIndexes, prevPlan);
+  }
   const done = new Map<number, ShardIndexEntry>();
   if (!foreign) {
-    for (const idx of prevIndexes) for (const e of Object.values(idx.shards)) if (!done.has(e.shard) && !(await shardProblem(outDir, e))) done.set(e.shard, e);
+    for (const idx of prevIndexes) for (const e of Object.values(idx.shards)) if (!done.has(e.shard) && !(await output.shardProblem(e))) done.set(e.shard, e);
   }
   await writeFileAtomic(path.join(outDir, PLAN_FILE), JSON.stringify(planFile(recipe, prepared), null, 1) + "\n");
+  await output.push([PLAN_FILE]);
   await cleanTemp(outDir);
   const index: IndexFile = { version: VERSION, plan_hash: plan.hash, worker, wall_s: 0, shards: {} };
   for (const s of mine) {
@@ -182,13 +206,18 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   const maxErrors = opts.maxErrors !== undefined ? opts.maxErrors : recipe.max_errors;
   let errorCount = catalog.errors.length + plan.errors.length + [...done.values()].reduce((n, e) => n + e.errors.length, 0);
   const idxFile = indexPath(outDir, worker.index, worker.count);
-  await executeShards(recipe, prepared, todo, {
+  const idxRel = path.relative(outDir, idxFile);
+  const engineReport = await executeShards({ ...recipe, output: { ...recipe.output, path: outDir } }, prepared, todo, {
     threads,
     quiet: opts.quiet,
+    log,
     onShard: async (entry) => {
+      await output.pushShard(entry);
       index.shards[entry.shard] = entry;
       index.wall_s = (Date.now() - started) / 1000;
       await writeFileAtomic(idxFile, JSON.stringify(index, null, 1) + "\n");
+      await output.pushThrottled(idxRel);
+      crashPoint("shard-index");
       errorCount += entry.errors.length;
     },
     onErrors: (n) => {
@@ -199,13 +228,14 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   });
   index.wall_s = (Date.now() - started) / 1000;
   await writeFileAtomic(idxFile, JSON.stringify(index, null, 1) + "\n");
+  await output.push([idxRel]);
   if (worker.count > 1) {
-    log(`worker ${worker.index} of ${worker.count} done (${mine.length} shards); run \`augment merge ${outDir}\` when every worker has finished`);
+    log(`worker ${worker.index} of ${worker.count} done (${mine.length} shards); run \`augment merge ${output.name}\` when every worker has finished`);
     return null;
   }
-  const summary = await finalize(outDir, { wallS: (Date.now() - started) / 1000, threads, resumed });
+  const summary = await finalize(output.name, { wallS: (Date.now() - started) / 1000, threads, resumed, engine: engineReport }, output);
   if (maxErrors !== null && maxErrors !== undefined && summary.items.errors > maxErrors) {
-    throw new RunError(`${summary.items.errors} errors, more than --max-errors ${maxErrors}; see ${path.join(outDir, "errors.jsonl")}`);
+    throw new RunError(`${summary.items.errors} errors, more than --max-errors ${maxErrors}; see ${output.where("errors.jsonl")}`);
   }
   return summary;
 }
@@ -213,6 +243,7 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
 interface ExecuteOptions {
   threads: number;
   quiet?: boolean;
+  log?: (line: string) => void;
   /** Called after each shard is committed, in plan order. */
   onShard: (entry: ShardIndexEntry) => Promise<void>;
   /** Called with the error count of each batch before it is written; may throw to stop. */
@@ -220,7 +251,7 @@ interface ExecuteOptions {
 }
 
 /** Processes shards through the engine and commits them through the sinks. */
-async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan[], opts: ExecuteOptions): Promise<void> {
+async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan[], opts: ExecuteOptions): Promise<EngineReport | undefined> {
   const { plan, banks } = prepared;
   const outDir = recipe.output.path;
   const format = recipe.output.format as OutputFormat;
@@ -237,13 +268,17 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
         const s = plan.shards.find((x) => x.split === split && x.local === local)!;
         return s.end - s.start - currentErrors;
       };
-      sink = makeSink({ format, outDir, splits: plan.splits, split, name: recipe.output.name, shards: planShards, expectedItems });
+      sink = makeSink({ format, outDir, splits: plan.splits, split, name: recipe.output.name, shards: planShards, expectedItems, synthetic: plan.synthetic });
       sinks.set(split, sink);
     }
     return sink;
   };
   if (todo.length === 0) return;
-  const engine = createCpuEngine(engineConfig(recipe, banks), opts.threads);
+  await beforeEngineOps(recipe, todo.flatMap((s) => plan.items.slice(s.start, s.end)));
+  // engine.device: the CPU engine, or the GPU engine (which uses the CPU threads to decode and encode).
+  const engine = await createEngine(recipe.engine.device, engineConfig(recipe, banks, prepared.catalog), opts.threads, opts.log).catch((e) => {
+    throw e instanceof DeviceError ? new RunError(e.message, 2) : e;
+  });
   const progress = new Progress({ total: todo.reduce((n, s) => n + (s.end - s.start), 0), quiet: opts.quiet });
 
   // Batches of all pending shards in plan order, a bounded number in flight; results are
@@ -327,12 +362,20 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
   }
   await engine.close();
   progress.finish();
+  return engine.report();
+}
+
+/** The GPU engine's figures (or why `auto` chose the CPU) for summary.json. */
+function engineDetails(report: EngineReport | undefined): Record<string, unknown> {
+  if (!report) return {};
+  const { device: _device, notes: _notes, ...rest } = report;
+  return rest;
 }
 
 /** Streams every shard's item records, in plan order, into the manifests the plan asks for. */
 async function writeManifests(outDir: string, plan: PlanFile, entries: ShardIndexEntry[]): Promise<void> {
   const format = plan.output.format as OutputFormat;
-  const global = makeGlobalManifests(format, plan.output.manifests, outDir);
+  const global = makeGlobalManifests(format, plan.output.manifests, outDir, { synthetic: plan.synthetic });
   const bySplit = new Map(plan.splits.map((sp) => [sp, makeManifests(format, plan.output.manifests, outDir, plan.splits, sp)]));
   const writers = [...global, ...[...bySplit.values()].flat()];
   if (!writers.length) return;
@@ -353,9 +396,12 @@ async function writeManifests(outDir: string, plan: PlanFile, entries: ShardInde
  * index, manifests, errors.jsonl and summary.json. The last step of `run`; `augment merge` after
  * sharded runs.
  */
-export async function finalize(outDir: string, info: { wallS?: number; threads?: number; resumed?: number } = {}): Promise<RunSummary> {
+export async function finalize(out: string, info: { wallS?: number; threads?: number; resumed?: number; engine?: EngineReport } = {}, opened?: OutputLocation): Promise<RunSummary> {
+  const output = opened ?? (await openOutput(out));
+  if (!opened) await output.pullState();
+  const outDir = output.dir;
   const plan = await readJson<PlanFile>(path.join(outDir, PLAN_FILE));
-  if (!plan) throw new RunError(`${outDir}: no ${PLAN_FILE}; not an augment output folder, or no run has started there`, 2);
+  if (!plan) throw new RunError(`${out}: no ${PLAN_FILE}; not an augment output folder, or no run has started there`, 2);
   const indexes = (await readIndexes(outDir)).filter((i) => i.plan_hash === plan.plan_hash);
   const found = new Map<number, ShardIndexEntry>();
   for (const idx of indexes) for (const e of Object.values(idx.shards)) if (!found.has(e.shard)) found.set(e.shard, e);
@@ -367,9 +413,11 @@ export async function finalize(outDir: string, info: { wallS?: number; threads?:
   }
   const entries = plan.shards.map((s) => found.get(s.index)!);
   for (const e of entries) {
-    const problem = await shardProblem(outDir, e);
+    const problem = await output.shardProblem(e);
     if (problem) throw new RunError(`shard ${e.shard} is damaged: ${problem}; re-run the same command to redo it`);
   }
+  await output.pullRecords(entries);
+  const before = await output.snapshot();
   const combined: IndexFile = {
     version: VERSION,
     plan_hash: plan.plan_hash,
@@ -381,7 +429,7 @@ export async function finalize(outDir: string, info: { wallS?: number; threads?:
     await writeFileAtomic(path.join(outDir, INDEX_FILE), JSON.stringify(combined, null, 1) + "\n");
   }
   await writeManifests(outDir, plan, entries);
-  const notes: string[] = [...(plan.warnings ?? [])];
+  const notes: string[] = [...(plan.warnings ?? []), ...(info.engine?.notes ?? [])];
   if (plan.output.format === "nemo_tarred") {
     for (const sp of plan.splits) {
       const es = entries.filter((e) => e.split === sp);
@@ -418,7 +466,7 @@ export async function finalize(outDir: string, info: { wallS?: number; threads?:
     plan_hash: plan.plan_hash,
     seed: plan.seed,
     sample_rate: plan.sample_rate,
-    engine: { device: "cpu", ...(info.threads !== undefined ? { threads: info.threads } : {}), processes: workers },
+    engine: { device: info.engine?.device ?? "cpu", ...(info.threads !== undefined ? { threads: info.threads } : {}), processes: workers, ...engineDetails(info.engine) },
     items: { planned: plan.planned_items, written, errors: errors.length, resumed_shards: info.resumed ?? 0 },
     source_utterances: plan.source_utterances,
     shards: plan.shards.length,
@@ -436,9 +484,10 @@ export async function finalize(outDir: string, info: { wallS?: number; threads?:
     audio_hours_per_wall_s: wallS > 0 ? outS / 3600 / wallS : 0,
     // Process-wide (worker threads included), in MB; for a merge, of the merging process.
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
-    output: { path: outDir, format: plan.output.format, audio: plan.output.audio, bytes: entries.reduce((n, e) => n + e.bytes, 0) },
-    ...(notes.length ? { notes } : {}),
+    output: { path: out, format: plan.output.format, audio: plan.output.audio, bytes: entries.reduce((n, e) => n + e.bytes, 0) },
+    ...(notes.length ? { notes: notes.map((n) => output.publicText(n)) } : {}),
   };
   await writeFileAtomic(path.join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  await output.pushChanged(before);
   return summary;
 }

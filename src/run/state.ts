@@ -60,6 +60,8 @@ export interface PlanFile {
   /** Items skipped before any audio was read (catalog and filter errors). */
   catalog_errors: ItemError[];
   warnings: string[];
+  /** The plan has synthetic speech (tabular manifests add its columns). */
+  synthetic?: boolean;
 }
 
 export function indexPath(outDir: string, worker: number, count: number): string {

@@ -6,6 +6,7 @@ import path from "node:path";
 import { readRecords } from "../writers/manifest.js";
 import { listTar } from "../writers/tar.js";
 import { splitDir } from "./formats.js";
+import { openOutput } from "./output.js";
 import { INDEX_FILE, PLAN_FILE, readJson, shardProblem, type IndexFile, type PlanFile } from "./state.js";
 
 export interface VerifyReport {
@@ -18,19 +19,27 @@ async function jsonl(file: string): Promise<any[]> {
   return (await readFile(file, "utf8")).split("\n").filter(Boolean).map((l) => JSON.parse(l));
 }
 
-export async function verify(outDir: string): Promise<VerifyReport> {
+export async function verify(out: string): Promise<VerifyReport> {
+  // An s3:// output is checked on downloaded copies, one shard at a time (disk stays bounded).
+  const output = await openOutput(out);
+  await output.pullState();
+  const outDir = output.dir;
   const problems: string[] = [];
   const plan = await readJson<PlanFile>(path.join(outDir, PLAN_FILE));
   const index = await readJson<IndexFile>(path.join(outDir, INDEX_FILE));
-  if (!plan || !index) return { shards: 0, items: 0, problems: [`${outDir}: no ${!plan ? PLAN_FILE : INDEX_FILE} (not a finished augment output; after sharded runs, run \`augment merge\`)`] };
+  if (!plan || !index) return { shards: 0, items: 0, problems: [`${out}: no ${!plan ? PLAN_FILE : INDEX_FILE} (not a finished augment output; after sharded runs, run \`augment merge\`)`] };
   if (index.plan_hash !== plan.plan_hash) problems.push(`${INDEX_FILE} belongs to another plan than ${PLAN_FILE}`);
   let items = 0;
+  let fetched: string[] = [];
   for (const s of plan.shards) {
+    await output.drop(fetched);
     const e = index.shards[String(s.index)];
     if (!e) {
       problems.push(`shard ${s.index}: not in ${INDEX_FILE}`);
       continue;
     }
+    fetched = [...e.files, e.records, ...(e.manifest ? [e.manifest] : [])];
+    await output.fetch(fetched);
     const problem = await shardProblem(outDir, e);
     if (problem) {
       problems.push(`shard ${s.index}: ${problem}`);
@@ -62,6 +71,7 @@ export async function verify(outDir: string): Promise<VerifyReport> {
     const dirs = new Set(plan.splits.map((sp) => splitDir(outDir, plan.splits, sp, plan.output.format)));
     for (const d of dirs) {
       const file = path.join(d, name);
+      await output.fetch([path.relative(outDir, file)]);
       try {
         lines += (await jsonl(file)).length;
       } catch {

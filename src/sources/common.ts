@@ -172,7 +172,8 @@ export class InputContext {
       text,
       speaker: claimed.speaker,
       input: this.input,
-      channel: this.spec.channel,
+      // Synthetic speech (tts) is mono: it has no channel choice.
+      channel: "channel" in this.spec ? this.spec.channel : "mix",
     };
     const language = a.language ?? this.spec.language;
     if (language !== undefined) utt.language = language;

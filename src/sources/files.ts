@@ -1,6 +1,8 @@
 // Existence check of every utterance's audio file: one cheap stat each, a bounded number in flight, results
 // in input order. Corpora have millions of files, so the window keeps the disk busy without unbounded memory.
 import { stat } from "node:fs";
+import { statObject } from "../storage/cache.js";
+import { isS3Url } from "../storage/url.js";
 import type { ItemError, Utterance } from "../types.js";
 import { catalogError, isPending, type Pending, type ReaderItem } from "./common.js";
 
@@ -29,6 +31,7 @@ class StatCache {
 
 /** Never rejects. The callback API: about twice as fast as fs/promises' stat on Node 20 (no FileHandle machinery). */
 function statFile(p: string): Promise<StatResult> {
+  if (isS3Url(p)) return statObject(p);
   return new Promise((resolve) => {
     try {
       stat(p, (err, st) => {
@@ -44,6 +47,8 @@ function statFile(p: string): Promise<StatResult> {
 }
 
 async function settle(item: Pending, cache: StatCache): Promise<Utterance | ItemError> {
+  // Synthetic speech has no audio file: its `path` names the text line it comes from.
+  if (item.utt.audio.synth) return item.utt;
   const problem = await cache.check(item.utt.audio.path);
   return problem === null ? item.utt : catalogError(item.file, item.line, item.utt.id, problem);
 }

@@ -59,6 +59,25 @@ export function utteranceId(speaker: string, sourceId: string): { speaker: strin
   return { speaker: spk, id: fit(`${spk}-${sid}`, `${speaker}\u0000${sourceId}`, MAX_ID_BYTES) };
 }
 
+/** Longest output item id: with the longest audio extension (`.flac`) a tar member name fits ustar's 100 bytes. */
+export const MAX_OUT_ID_BYTES = MAX_ID_BYTES - ".flac".length;
+
+/**
+ * Output id and speaker of a planned item: `<prefix><id><suffix>` (op speaker prefixes, the copy
+ * suffix `_a<k>`) within MAX_OUT_ID_BYTES. A long id part is cut and tagged with a hash of it, so
+ * distinct ids stay distinct; a speaker that is the id itself (unknown speaker; Kaldi wants the
+ * speaker as a prefix of the utterance id) is cut the same way. Ids are ASCII: characters are bytes.
+ */
+export function outputNames(prefix: string, id: string, speaker: string, suffix: string): { outId: string; speaker: string } {
+  const room = MAX_OUT_ID_BYTES - prefix.length - suffix.length;
+  let cut = id;
+  if (id.length > room) {
+    const head = id.slice(0, Math.max(0, room - HASH_CHARS - 1)).replace(/[_-]+$/, "");
+    cut = head === "" ? shortHash(id) : `${head}_${shortHash(id)}`;
+  }
+  return { outId: `${prefix}${cut}${suffix}`, speaker: `${prefix}${speaker === id ? cut : speaker}` };
+}
+
 /** 96-bit fingerprint as a 16-char string: sets of millions of ids cost ~40 bytes per entry instead of the id's size. */
 function fingerprint(s: string): string {
   return createHash("sha1").update(s).digest("base64").slice(0, 16);

@@ -9,6 +9,9 @@ import { prepareKaldi, readKaldi } from "./kaldi.js";
 import { prepareLhotse, readLhotse } from "./lhotse.js";
 import { prepareLibrispeech, readLibrispeech } from "./librispeech.js";
 import { prepareNemo, readNemo } from "./nemo.js";
+import { prepareTts, readTts } from "./tts.js";
+import { remoteError, remoteItems } from "./remote.js";
+import { localPath } from "../storage/cache.js";
 import type { InputSpec } from "./schema.js";
 
 export { SourceError } from "./common.js";
@@ -21,6 +24,11 @@ export { inputSchema, type InputSpec } from "./schema.js";
  * readInput does the same on its first step; call this to stop before any work when an input is wrong.
  */
 export async function checkInput(spec: InputSpec): Promise<void> {
+  // An s3:// input is read from a local mirror of its text files; messages name the URL again.
+  return checkLocal({ ...spec, path: await localPath(spec.path, "input") }).catch((e) => Promise.reject(remoteError(e)));
+}
+
+async function checkLocal(spec: InputSpec): Promise<void> {
   const root = path.resolve(spec.path);
   switch (spec.format) {
     case "nemo":
@@ -39,10 +47,12 @@ export async function checkInput(spec: InputSpec): Promise<void> {
     case "lhotse":
       await prepareLhotse(root, spec.supervisions);
       return;
+    case "tts":
+      return prepareTts(root);
   }
 }
 
-function reader(spec: InputSpec, ctx: InputContext): AsyncGenerator<ReaderItem> {
+function reader(spec: InputSpec, ctx: InputContext, seed: number): AsyncGenerator<ReaderItem> {
   const root = path.resolve(spec.path);
   switch (spec.format) {
     case "nemo":
@@ -57,6 +67,8 @@ function reader(spec: InputSpec, ctx: InputContext): AsyncGenerator<ReaderItem> 
       return readFolder(root, spec.audio_field, spec.text_field, ctx);
     case "lhotse":
       return readLhotse(root, spec.supervisions, ctx);
+    case "tts":
+      return readTts(root, spec, ctx, seed);
   }
 }
 
@@ -68,6 +80,8 @@ export interface ReadOptions {
   allowEmptyText?: boolean;
   /** Audio-file stats in flight at once (default 64). */
   statConcurrency?: number;
+  /** The recipe seed: `tts` inputs draw each utterance's voice, rate and pitch from it (default 0). */
+  seed?: number;
 }
 
 /**
@@ -82,5 +96,6 @@ export async function* readInput(
   options: ReadOptions = {},
 ): AsyncGenerator<Utterance | ItemError> {
   const ctx = new InputContext(spec, inputIndex, options.allowEmptyText ?? false);
-  yield* checkAudioFiles(reader(spec, ctx), options.statConcurrency ?? STAT_CONCURRENCY);
+  const local = { ...spec, path: await localPath(spec.path, "input") };
+  yield* checkAudioFiles(remoteItems(reader(local, ctx, options.seed ?? 0)), options.statConcurrency ?? STAT_CONCURRENCY);
 }

@@ -2,6 +2,7 @@
 // utt2spk, utt2dur and spk2gender are joined from in-memory maps, so memory grows with the number of
 // utterances (a few hundred bytes each), as any reader of this keyed format must.
 import path from "node:path";
+import { resolveLocation } from "../storage/url.js";
 import { type InputContext, type ReaderItem, exists, inferSplit, normalizeGender, requirePath } from "./common.js";
 import { readLines } from "./text.js";
 
@@ -31,7 +32,7 @@ export function parseWavValue(value: string, dataDir: string): { path: string } 
     };
   }
   // Kaldi resolves relative paths against its working directory; we use the data directory (absolute paths are safest).
-  return { path: path.resolve(dataDir, value) };
+  return { path: resolveLocation(dataDir, value) };
 }
 
 async function readMap(file: string): Promise<Map<string, { value: string; line: number }>> {

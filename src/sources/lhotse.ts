@@ -15,6 +15,7 @@
 // supervisions stream.
 import { createReadStream } from "node:fs";
 import path from "node:path";
+import { resolveLocation } from "../storage/url.js";
 import { createInterface } from "node:readline";
 import { createGunzip } from "node:zlib";
 import type { WordTime } from "../types.js";
@@ -131,7 +132,7 @@ function recordingInfo(r: Obj): RecordingInfo | string {
   const durationS = typeof r.duration === "number" ? r.duration : Number.NaN;
   if (!Number.isFinite(durationS) || durationS <= 0) return `recording ${id}: invalid duration ${JSON.stringify(r.duration)}`;
   // Lhotse opens `source` as given: relative to the working directory.
-  return { path: path.resolve(src.source), durationS };
+  return { path: resolveLocation(process.cwd(), src.source), durationS };
 }
 
 /** `alignment.word` items (`[symbol, start, duration, score?]`, or the pre-1.8 dict form) → words relative to `originS`, clamped to [0, durationS]. */

@@ -6,6 +6,7 @@
 // travel in `fields` like any other key.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { resolveLocation } from "../storage/url.js";
 import type { WordTime } from "../types.js";
 import { type InputContext, type ReaderItem, nonEmpty, normalizeGender, requirePath, toNumber } from "./common.js";
 import { readLines } from "./text.js";
@@ -68,7 +69,7 @@ export async function* readNemo(manifest: string, ctx: InputContext): AsyncGener
       yield ctx.error(manifest, line, "", "missing required field audio_filepath");
       continue;
     }
-    const audioPath = path.resolve(dir, audioRaw);
+    const audioPath = resolveLocation(dir, audioRaw); // absolute s3:// URLs stay as they are
     const stem = path.basename(audioRaw, path.extname(audioRaw));
 
     const duration = toNumber(e.duration);

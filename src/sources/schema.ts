@@ -119,8 +119,52 @@ const lhotseInput = z
   })
   .describe("Lhotse recordings + supervisions, or cuts.");
 
+/** A number, or `[min, max]` with min <= max (drawn per utterance, whole numbers). */
+function intRange(what: string, min: number, max: number, dflt: [number, number]) {
+  return z
+    .union([z.number().int().min(min).max(max), z.tuple([z.number().int().min(min).max(max), z.number().int().min(min).max(max)])])
+    .refine((v) => typeof v === "number" || v[0] <= v[1], { message: "range must be [min, max] with min <= max" })
+    .default(dflt)
+    .describe(what);
+}
+
+const ttsInput = z
+  .strictObject({
+    format: z.literal("tts").describe("Synthetic speech from text, by espeak-ng in process."),
+    path: pathField(
+      "A text file: one utterance a line (UTF-8; empty lines skipped), or JSON lines (`.jsonl`, `.jsonl.gz`) of `{\"text\", \"id\"?, \"split\"?, …}` whose other keys are carried to the output metadata. A line longer than `max_chars` is split at sentence punctuation into several utterances.",
+    ),
+    language: z
+      .string()
+      .min(1)
+      .describe("espeak-ng language or voice code (`sw`, `en-us`, `am`; `augment voices` lists them). Also the utterances' language label."),
+    voices: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe("Speaker pool, one drawn per utterance: the language voice and variants, e.g. `[sw, sw+f2, sw+m3]`. Default: the language voice with each espeak-ng variant."),
+    rate_wpm: intRange("Speaking rate in words per minute (80–450), drawn per utterance.", 80, 450, [140, 190]),
+    pitch: intRange("Base pitch (espeak-ng's 0–99 scale; 50 is the voice's normal pitch), drawn per utterance.", 0, 99, [35, 65]),
+    max_chars: z
+      .number()
+      .int()
+      .min(20)
+      .max(10000)
+      .default(300)
+      .describe("Longest utterance in characters (about 20 s of speech at 300); longer lines are split at sentence punctuation, and a sentence still longer is skipped as an error."),
+    transcript: z
+      .enum(["as_written", "lowercase", "lowercase_no_punctuation"])
+      .default("as_written")
+      .describe("Transcript and word labels: the text as written (whitespace collapsed), lower-cased (by the language's rules), or also without punctuation. The synthesizer always reads the text as written."),
+    split: common.split,
+    name: common.name,
+  })
+  .describe(
+    "Synthetic speech: espeak-ng (compiled by Emscripten and run in process; GPL-3.0; the optional dependency `@echogarden/espeak-ng-emscripten`) speaks each line in a voice, rate and pitch drawn from the seed. Each voice + rate/pitch bucket is a speaker (`tts_<voice>_r<rate, 20 wpm steps>_p<pitch, steps of 10>`); word times come from the synthesizer. Output metadata carries `synthetic: true`, `voice`, `rate_wpm` and `pitch`.",
+  );
+
 export const inputSchema = z
-  .discriminatedUnion("format", [nemoInput, kaldiInput, librispeechInput, commonvoiceInput, folderInput, lhotseInput])
+  .discriminatedUnion("format", [nemoInput, kaldiInput, librispeechInput, commonvoiceInput, folderInput, lhotseInput, ttsInput])
   .describe(
     "One input corpus; `format` selects the reader. Entries with a missing audio file, a malformed line, a missing required field, an empty transcript or a repeated id are skipped and recorded in errors.jsonl; a missing manifest or directory stops the run before any work.",
   );

@@ -9,6 +9,7 @@
 import path from "node:path";
 import type { ItemMeta } from "../types.js";
 import type { ItemRecord, ManifestOptions, ManifestWriter } from "./manifest.js";
+import { syntheticFields } from "./synthetic.js";
 import { PerFileSink } from "./files.js";
 import { TextFileWriter } from "./textfile.js";
 
@@ -101,13 +102,26 @@ export function jsonFloat(x: number): string {
   return Number.isInteger(x) ? x.toFixed(1) : JSON.stringify(x);
 }
 
+/**
+ * Columns added after the others when a run has synthetic speech, in every row (the types must not
+ * vary): real audio has `synthetic` false, `voice` "" and -1 for `rate_wpm` and `pitch`.
+ */
+export const HF_SYNTHETIC_COLUMNS = { synthetic: "bool", voice: "string", rate_wpm: "int", pitch: "int" } as const;
+
+export type HfSyntheticRow = { synthetic: boolean; voice: string; rate_wpm: number; pitch: number };
+
+export function hfSyntheticRow(m: ItemMeta): HfSyntheticRow {
+  return syntheticFields(m) ?? { synthetic: false, voice: "", rate_wpm: -1, pitch: -1 };
+}
+
 /** One metadata.jsonl line: the columns in fixed order, floats always written as floats. */
-export function hfMetadataLine(row: HfMetadataRow): string {
+export function hfMetadataLine(row: HfMetadataRow, synthetic?: HfSyntheticRow): string {
   const parts: string[] = [];
   for (const [key, type] of Object.entries(HF_METADATA_COLUMNS)) {
     const v = row[key as keyof HfMetadataRow];
     parts.push(`${JSON.stringify(key)}:${type === "float" ? jsonFloat(v as number) : JSON.stringify(v)}`);
   }
+  if (synthetic) for (const key of Object.keys(HF_SYNTHETIC_COLUMNS)) parts.push(`${JSON.stringify(key)}:${JSON.stringify(synthetic[key as keyof HfSyntheticRow])}`);
   return `{${parts.join(",")}}\n`;
 }
 
@@ -117,7 +131,7 @@ export class HfAudioFolderMetadata implements ManifestWriter {
   private readonly root: string;
 
   constructor(
-    private readonly opts: ManifestOptions & HfAudioFolderOptions,
+    private readonly opts: ManifestOptions & HfAudioFolderOptions & { synthetic?: boolean },
   ) {
     if (opts.tarred) throw new Error("Hugging Face audiofolder metadata needs audio files beside it, not tar members");
     this.root = opts.dir ?? "";
@@ -134,7 +148,7 @@ export class HfAudioFolderMetadata implements ManifestWriter {
       f = await TextFileWriter.create(path.join(this.opts.outDir, dir, "metadata.jsonl"));
       this.files.set(dir, f);
     }
-    await f.write(hfMetadataLine(hfMetadataRow(rec.meta, fileName)));
+    await f.write(hfMetadataLine(hfMetadataRow(rec.meta, fileName), this.opts.synthetic ? hfSyntheticRow(rec.meta) : undefined));
   }
 
   async finish(): Promise<void> {

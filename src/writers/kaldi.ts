@@ -6,16 +6,19 @@
 //   data/<split|all>/spk2utt          <spk> <utt> <utt> …
 //   data/<split|all>/utt2dur          <utt> <seconds>
 //   data/<split|all>/spk2gender       <spk> m|f         (only when every speaker's gender is m or f)
+//   data/<split|all>/utt2synth        <utt> synthetic=1 language=sw voice=sw+f2 rate_wpm=163 pitch=48 | <utt> synthetic=0 [language=…]
+//                                     (only when the split has synthetic speech; an extra file, which Kaldi's tools ignore)
 // Every file is sorted by its first column in LC_ALL=C (byte) order, unique, and ends with "\n".
 // utt2spk must also be sorted by speaker, which holds when every speaker id is a prefix of its
 // utterance ids (`<spk>-…`); both are checked here and a violation fails loudly.
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { readWavLayout } from "../audio/wav.js";
-import type { ProcessedItem } from "../types.js";
+import type { ItemMeta, ProcessedItem } from "../types.js";
 import type { ItemRecord, ManifestOptions, ManifestWriter } from "./manifest.js";
 import { compareUtf8, DEFAULT_MAX_LINES_IN_MEMORY, ExternalLineSorter } from "./sort.js";
 import { PerFileSink } from "./files.js";
+import { syntheticFields } from "./synthetic.js";
 import { TextFileWriter } from "./textfile.js";
 
 export interface KaldiWavSinkOptions {
@@ -71,6 +74,14 @@ export function kaldiText(text: string): string {
   return text.replace(/[\s\u0085\p{Cc}]+/gu, " ").trim();
 }
 
+/** utt2synth value: `key=value` tokens; whitespace and `%` in a value are percent-encoded (a variant may be named "Mr serious"). */
+export function kaldiSynth(m: ItemMeta): string {
+  const enc = (v: string | number) => String(v).replace(/[%\s]/gu, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase().padStart(2, "0")}`);
+  const syn = syntheticFields(m);
+  const lang = m.language ? ` language=${enc(m.language)}` : "";
+  return syn ? `synthetic=1${lang} voice=${enc(syn.voice)} rate_wpm=${syn.rate_wpm} pitch=${syn.pitch}` : `synthetic=0${lang}`;
+}
+
 /** Kaldi ids are whitespace-separated tokens: no whitespace, no control characters, not empty. */
 function checkKaldiId(kind: string, id: string): void {
   if (id === "" || /[\s\u0085\p{Cc}]/u.test(id)) throw new Error(`Kaldi ${kind} id ${JSON.stringify(id)} is empty or contains whitespace/control characters`);
@@ -97,11 +108,13 @@ export interface KaldiDataDirOptions extends ManifestOptions {
 
 interface SplitState {
   sorter: ExternalLineSorter;
+  /** Some item of the split is synthetic speech: write utt2synth. */
+  synthetic: boolean;
   /** Speaker → "m" | "f", or null once unknown or contradictory. */
   genders: Map<string, string | null>;
 }
 
-type Payload = [speaker: string, wav: string, text: string, durationS: number];
+type Payload = [speaker: string, wav: string, text: string, durationS: number, synth: string];
 
 export const KALDI_FILES = ["wav.scp", "text", "utt2spk", "spk2utt", "utt2dur"] as const;
 
@@ -129,20 +142,25 @@ export class KaldiDataDir implements ManifestWriter {
     const split = this.opts.bySplit === false ? "" : (m.split ?? "all");
     if (split !== "" && !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(split)) throw new Error(`Kaldi: split name ${JSON.stringify(split)} is not a folder name`);
     checkKaldiId("utterance", m.id);
-    checkKaldiId("speaker", m.speaker);
-    checkSpeakerPrefix(m.id, m.speaker);
+    // An unknown speaker is the source utterance's id (sources/ids.ts), which its copies extend with
+    // `_a<k>`: Kaldi's convention for "no speaker" is then the utterance itself.
+    const speaker = m.id !== m.speaker && m.id.startsWith(m.speaker) && !m.id.startsWith(`${m.speaker}-`) ? m.id : m.speaker;
+    checkKaldiId("speaker", speaker);
+    checkSpeakerPrefix(m.id, speaker);
     let st = this.splits.get(split);
     if (!st) {
-      st = { sorter: new ExternalLineSorter(path.join(this.tmpRoot, split || "_"), this.opts.maxLinesInMemory ?? DEFAULT_MAX_LINES_IN_MEMORY), genders: new Map() };
+      st = { sorter: new ExternalLineSorter(path.join(this.tmpRoot, split || "_"), this.opts.maxLinesInMemory ?? DEFAULT_MAX_LINES_IN_MEMORY), synthetic: false, genders: new Map() };
       this.splits.set(split, st);
     }
-    const payload: Payload = [m.speaker, kaldiWavValue(path.resolve(this.opts.outDir, rec.audio)), kaldiText(m.text), m.num_samples / m.sampling_rate];
+    const syn = syntheticFields(m);
+    if (syn) st.synthetic = true;
+    const payload: Payload = [speaker, kaldiWavValue(path.resolve(this.opts.outDir, rec.audio)), kaldiText(m.text), m.num_samples / m.sampling_rate, kaldiSynth(m)];
     // The utt id, a TAB (below every id character) and the rest as JSON: sorting whole lines sorts by id.
     await st.sorter.add(`${m.id}\t${JSON.stringify(payload)}`);
     const g = m.gender === "m" || m.gender === "f" ? m.gender : null;
-    const prev = st.genders.get(m.speaker);
-    if (prev === undefined) st.genders.set(m.speaker, g);
-    else if (prev !== g) st.genders.set(m.speaker, null);
+    const prev = st.genders.get(speaker);
+    if (prev === undefined) st.genders.set(speaker, g);
+    else if (prev !== g) st.genders.set(speaker, null);
   }
 
   private async create(split: string, name: string): Promise<TextFileWriter> {
@@ -155,6 +173,7 @@ export class KaldiDataDir implements ManifestWriter {
     const files = new Map<string, TextFileWriter>();
     for (const name of KALDI_FILES) files.set(name, await this.create(split, name));
     const [wavScp, text, utt2spk, spk2utt, utt2dur] = KALDI_FILES.map((n) => files.get(n)!);
+    const utt2synth = st.synthetic ? await this.create(split, "utt2synth") : null;
     let prevUtt: string | null = null;
     let curSpk: string | null = null;
     let curUtts: string[] = [];
@@ -164,7 +183,7 @@ export class KaldiDataDir implements ManifestWriter {
     for await (const line of st.sorter.sorted()) {
       const tab = line.indexOf("\t");
       const utt = line.slice(0, tab);
-      const [spk, wav, transcript, durS] = JSON.parse(line.slice(tab + 1)) as Payload;
+      const [spk, wav, transcript, durS, synth] = JSON.parse(line.slice(tab + 1)) as Payload;
       if (prevUtt === utt) throw new Error(`Kaldi: duplicate utterance id ${utt} in ${path.join(this.dir, split)}`);
       prevUtt = utt;
       if (spk !== curSpk) {
@@ -182,6 +201,7 @@ export class KaldiDataDir implements ManifestWriter {
       await text.write(transcript ? `${utt} ${transcript}\n` : `${utt}\n`);
       await utt2spk.write(`${utt} ${spk}\n`);
       await utt2dur.write(`${utt} ${durS}\n`);
+      await utt2synth?.write(`${utt} ${synth}\n`);
     }
     await flushSpeaker();
     const speakers = [...st.genders.keys()].sort(compareUtf8);

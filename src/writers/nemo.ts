@@ -2,6 +2,7 @@
 // name exactly and `shard_id` names the shard, as NeMo's tarred readers require; with plain files
 // it is an absolute path (NeMo's docs ask for absolute paths).
 import type { ItemMeta } from "../types.js";
+import { syntheticFields } from "./synthetic.js";
 
 export interface NemoEntry {
   audio_filepath: string;
@@ -25,6 +26,8 @@ export function nemoEntry(m: ItemMeta, audioRef: string, shard: number | undefin
     ...(m.split ? { split: m.split } : {}),
     source_id: m.source.id,
     copy: m.copy,
+    // synthetic, voice, rate_wpm, pitch: only on synthetic speech (NeMo passes unknown keys through).
+    ...syntheticFields(m),
     ...(shard !== undefined ? { shard_id: shard } : {}),
   };
 }

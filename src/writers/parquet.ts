@@ -14,6 +14,7 @@ import type { ItemMeta, ProcessedItem } from "../types.js";
 import { AtomicFile } from "./atomic.js";
 import { hfSplitName } from "./hf.js";
 import type { ShardRecord, ShardSink } from "./sink.js";
+import { syntheticFields } from "./synthetic.js";
 
 /** The `huggingface` schema metadata: datasets' `Features` of the columns, in column order. */
 export const HF_PARQUET_FEATURES = {
@@ -25,8 +26,16 @@ export const HF_PARQUET_FEATURES = {
   id: { dtype: "string", _type: "Value" },
 } as const;
 
-export function hfParquetMetadataValue(): string {
-  return JSON.stringify({ info: { features: HF_PARQUET_FEATURES } });
+/** Features of the columns added when a run has synthetic speech (null for real audio, `synthetic` false). */
+export const HF_PARQUET_SYNTHETIC_FEATURES = {
+  synthetic: { dtype: "bool", _type: "Value" },
+  voice: { dtype: "string", _type: "Value" },
+  rate_wpm: { dtype: "int32", _type: "Value" },
+  pitch: { dtype: "int32", _type: "Value" },
+} as const;
+
+export function hfParquetMetadataValue(synthetic = false): string {
+  return JSON.stringify({ info: { features: synthetic ? { ...HF_PARQUET_FEATURES, ...HF_PARQUET_SYNTHETIC_FEATURES } : HF_PARQUET_FEATURES } });
 }
 
 const STRING = { type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" } as const;
@@ -44,6 +53,19 @@ export const HF_PARQUET_SCHEMA: SchemaElement[] = [
   { name: "id", ...STRING },
 ];
 
+/** The schema with the synthetic-speech columns after the others. */
+export function hfParquetSchema(synthetic: boolean): SchemaElement[] {
+  if (!synthetic) return HF_PARQUET_SCHEMA;
+  return [
+    { name: "schema", num_children: 10 },
+    ...HF_PARQUET_SCHEMA.slice(1),
+    { name: "synthetic", type: "BOOLEAN", repetition_type: "OPTIONAL" },
+    { name: "voice", ...STRING },
+    { name: "rate_wpm", type: "INT32", repetition_type: "OPTIONAL" },
+    { name: "pitch", type: "INT32", repetition_type: "OPTIONAL" },
+  ];
+}
+
 export interface HfParquetRow {
   audio: { bytes: Uint8Array; path: string };
   text: string;
@@ -51,10 +73,15 @@ export interface HfParquetRow {
   language: string | null;
   duration: number;
   id: string;
+  synthetic: boolean;
+  voice: string | null;
+  rate_wpm: number | null;
+  pitch: number | null;
 }
 
 export function hfParquetRow(item: ProcessedItem): HfParquetRow {
   const m: ItemMeta = item.meta;
+  const syn = syntheticFields(m);
   return {
     audio: { bytes: item.audio, path: `${item.outId}.${item.audioExt}` },
     text: m.text,
@@ -62,6 +89,10 @@ export function hfParquetRow(item: ProcessedItem): HfParquetRow {
     language: m.language ?? null,
     duration: m.num_samples / m.sampling_rate,
     id: m.id,
+    synthetic: syn !== null,
+    voice: syn?.voice ?? null,
+    rate_wpm: syn?.rate_wpm ?? null,
+    pitch: syn?.pitch ?? null,
   };
 }
 
@@ -79,6 +110,8 @@ export interface HfParquetSinkOptions {
   fileIndex?: (split: string, shard: number) => { index: number; count: number };
   /** `created_by` in the footer (default `augment`). */
   createdBy?: string;
+  /** Add the synthetic-speech columns (synthetic, voice, rate_wpm, pitch): the run has `tts` inputs. */
+  synthetic?: boolean;
 }
 
 function five(n: number): string {
@@ -97,17 +130,18 @@ class ParquetFileWriter {
     private readonly file: AtomicFile,
     private readonly rowGroupRows: number,
     createdBy: string,
+    private readonly synthetic: boolean,
   ) {
     this.pw = new ParquetWriter({
       writer: this.bytes,
-      schema: HF_PARQUET_SCHEMA,
-      kvMetadata: [{ key: "huggingface", value: hfParquetMetadataValue() }],
+      schema: hfParquetSchema(synthetic),
+      kvMetadata: [{ key: "huggingface", value: hfParquetMetadataValue(synthetic) }],
       createdBy,
     });
   }
 
-  static async create(outDir: string, rel: string, rowGroupRows: number, createdBy: string): Promise<ParquetFileWriter> {
-    return new ParquetFileWriter(rel, await AtomicFile.create(path.join(outDir, rel)), rowGroupRows, createdBy);
+  static async create(outDir: string, rel: string, rowGroupRows: number, createdBy: string, synthetic = false): Promise<ParquetFileWriter> {
+    return new ParquetFileWriter(rel, await AtomicFile.create(path.join(outDir, rel)), rowGroupRows, createdBy, synthetic);
   }
 
   async add(row: HfParquetRow): Promise<void> {
@@ -136,6 +170,14 @@ class ParquetFileWriter {
       { name: "duration", data: rows.map((r) => r.duration) },
       { name: "id", data: rows.map((r) => r.id) },
     ];
+    if (this.synthetic) {
+      columnData.push(
+        { name: "synthetic", data: rows.map((r) => r.synthetic) },
+        { name: "voice", data: rows.map((r) => r.voice) },
+        { name: "rate_wpm", data: rows.map((r) => r.rate_wpm) },
+        { name: "pitch", data: rows.map((r) => r.pitch) },
+      );
+    }
     await this.pw.write({ columnData, rowGroupSize: rows.length });
     await this.drain();
   }
@@ -194,7 +236,7 @@ export class HfParquetSink implements ShardSink {
     const split = hfSplitName(item.meta.split, { allowCustom: true });
     let f = this.files.get(split);
     if (!f) {
-      f = await ParquetFileWriter.create(this.outDir, this.fileName(split, this.shard), this.opts.rowGroupRows ?? 100, this.opts.createdBy ?? "augment");
+      f = await ParquetFileWriter.create(this.outDir, this.fileName(split, this.shard), this.opts.rowGroupRows ?? 100, this.opts.createdBy ?? "augment", this.opts.synthetic ?? false);
       this.files.set(split, f);
     }
     await f.add(hfParquetRow(item));

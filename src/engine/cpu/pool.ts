@@ -3,6 +3,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { ItemError, PlannedItem, ProcessedItem } from "../../types.js";
+import { handleTask, type Task, type TaskResult } from "../gpu/tasks.js";
+import { closeOpsThread } from "../../ops/registry.js";
 import { ItemProcessor, type EngineConfig } from "../process.js";
 
 export type BatchResult = Array<ProcessedItem | ItemError>;
@@ -17,11 +19,19 @@ export function resolveWorkers(workers: "auto" | number): number {
   return workers === "auto" ? Math.max(1, availableParallelism()) : workers;
 }
 
-class InlineEngine implements Engine {
+/** An engine that also runs the GPU engine's CPU tasks (decode, ops, encode: src/engine/gpu/tasks.ts). */
+export interface TaskEngine extends Engine {
+  task<K extends Task["kind"]>(task: Task & { kind: K }, transfer?: ArrayBuffer[]): Promise<TaskResult<K>>;
+}
+
+class InlineEngine implements TaskEngine {
   readonly workers = 0;
   private readonly processor: ItemProcessor;
-  constructor(cfg: EngineConfig) {
+  constructor(private readonly cfg: EngineConfig) {
     this.processor = new ItemProcessor(cfg);
+  }
+  async task<K extends Task["kind"]>(task: Task & { kind: K }): Promise<TaskResult<K>> {
+    return (await handleTask(this.processor, this.cfg, task)).results as TaskResult<K>;
   }
   async process(items: PlannedItem[]): Promise<BatchResult> {
     // Concurrently, as the worker threads do (see worker.ts).
@@ -31,17 +41,21 @@ class InlineEngine implements Engine {
       ),
     );
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await closeOpsThread();
+  }
 }
 
 interface Pending {
   id: number;
-  items: PlannedItem[];
-  resolve: (r: BatchResult) => void;
+  /** `{items}` (a batch) or `{task}` (src/engine/gpu/tasks.ts). */
+  msg: object;
+  transfer?: ArrayBuffer[];
+  resolve: (r: any) => void;
   reject: (e: Error) => void;
 }
 
-class WorkerPool implements Engine {
+class WorkerPool implements TaskEngine {
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Pending>();
   private readonly queue: Pending[] = [];
@@ -52,7 +66,7 @@ class WorkerPool implements Engine {
     const url = new URL("./worker.js", import.meta.url);
     for (let i = 0; i < workers; i++) {
       const w = new Worker(url, { workerData: cfg });
-      w.on("message", (msg: { id: number; results: BatchResult }) => {
+      w.on("message", (msg: { id: number; results: unknown }) => {
         const job = this.busy.get(w);
         this.busy.delete(w);
         job?.resolve(msg.results);
@@ -73,24 +87,47 @@ class WorkerPool implements Engine {
       const w = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.busy.set(w, job);
-      w.postMessage({ id: job.id, items: job.items });
+      w.postMessage({ id: job.id, ...job.msg }, job.transfer ?? []);
     }
   }
 
   process(items: PlannedItem[]): Promise<BatchResult> {
+    return this.post({ items });
+  }
+
+  task<K extends Task["kind"]>(task: Task & { kind: K }, transfer?: ArrayBuffer[]): Promise<TaskResult<K>> {
+    return this.post({ task }, transfer);
+  }
+
+  private post<T>(msg: object, transfer?: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new Error("engine closed"));
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, items, resolve, reject });
+      this.queue.push({ id: this.nextId++, msg, transfer, resolve, reject });
       this.pump();
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.idle, ...this.busy.keys()].map((w) => w.terminate()));
+    // Each thread first lets its ops end their helper processes (worker.ts), so those are reaped,
+    // not orphaned (an orphan's CPU time is missing from this process's rusage); terminate() is
+    // the fallback for a thread that does not finish in time.
+    await Promise.all(
+      [...this.idle, ...this.busy.keys()].map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.terminate().then(() => resolve(), () => resolve()), 5000);
+            w.once("exit", () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage({ close: true });
+          }),
+      ),
+    );
   }
 }
 
-export function createCpuEngine(cfg: EngineConfig, workers: number): Engine {
+export function createCpuEngine(cfg: EngineConfig, workers: number): TaskEngine {
   return workers === 0 ? new InlineEngine(cfg) : new WorkerPool(cfg, workers);
 }

@@ -1,11 +1,24 @@
 // A CPU engine worker thread: receives batches of planned items, returns encoded items.
 import { parentPort, workerData } from "node:worker_threads";
 import type { PlannedItem } from "../../types.js";
+import { handleTask, type Task } from "../gpu/tasks.js";
+import { closeOpsThread } from "../../ops/registry.js";
 import { ItemProcessor, isItemError, type EngineConfig } from "../process.js";
 
 const processor = new ItemProcessor(workerData as EngineConfig);
 
-parentPort!.on("message", async (msg: { id: number; items: PlannedItem[] }) => {
+parentPort!.on("message", async (msg: { id: number; items: PlannedItem[]; task?: Task; close?: boolean }) => {
+  if (msg.close) {
+    // The engine is closing (pool.ts): ops end their helper processes first, so they are reaped.
+    await closeOpsThread();
+    process.exit(0);
+  }
+  if (msg.task) {
+    // A stage for the GPU engine (decode, CPU-only ops, encode).
+    const r = await handleTask(processor, workerData as EngineConfig, msg.task);
+    parentPort!.postMessage({ id: msg.id, results: r.results }, r.transfer);
+    return;
+  }
   // Items run concurrently: CPU ops are synchronous, so this only interleaves at ops that await
   // (codecs), which lets such ops gather a whole batch into one external process.
   const results = await Promise.all(

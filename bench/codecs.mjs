@@ -3,7 +3,9 @@
 //   batched  augment's way: FfmpegBatcher, the clips of an engine batch (--batch) in one encoder +
 //            one decoder process, one stream per clip, started by the thread's helper process
 //   naive    one ffmpeg encoder + one decoder process per clip, one clip after another, spawned
-//            directly by this (small) process: what a loop over `ffmpeg -i clip …` costs
+//            directly by this process (~100-150 MB: its fork costs ~20 ms of CPU per process)
+//   naive-s  the same, spawned by a small helper process (~4 ms per process): the cheapest way to
+//            run one process pair per clip, like a shell loop over `ffmpeg -i clip …`
 //   floor    one ffmpeg encoding all the clips (tails included) as ONE stream, one decoding it: the
 //            codec's own cost, which no batching can go below
 // then (unless --no-pipeline) the whole pipeline (`augment run`, 2 threads) with the codec op at
@@ -139,10 +141,10 @@ async function batched(clips, setting) {
   return { wallS: (performance.now() - t0) / 1000, cpu: delta(c0, cpuS()), pairs: batcher.stats.processPairs };
 }
 
-async function naive(clips, setting) {
-  // One ffmpeg encoder + decoder per clip, one clip at a time, spawned from this process: the same
-  // arguments and the same in-process resampling and alignment, only without sharing processes.
-  const batcher = new FfmpegBatcher({ ...DEFAULT_BATCHER_OPTIONS, maxStreams: 1, spawn: "direct" });
+async function naive(clips, setting, spawn = "direct") {
+  // One ffmpeg encoder + decoder per clip, one clip at a time: the same arguments and the same
+  // in-process resampling and alignment, only without sharing processes.
+  const batcher = new FfmpegBatcher({ ...DEFAULT_BATCHER_OPTIONS, maxStreams: 1, spawn });
   const c0 = cpuS();
   const t0 = performance.now();
   for (const x of clips) await codecRoundTrip(x, SR, setting, batcher);
@@ -186,11 +188,13 @@ async function codecBench() {
     const stream = viaFfmpeg ? await oneStream(clips, setting) : null;
     const b = [];
     const n = [];
+    const ns = [];
     const f = [];
     for (let r = 0; r < runs; r++) {
       b.push(await batched(clips, setting));
       if (viaFfmpeg) {
         n.push(await naive(clips, setting));
+        ns.push(await naive(clips, setting, "helper"));
         f.push(await floor(stream, setting));
       }
     }
@@ -222,6 +226,10 @@ async function codecBench() {
             process_pairs: n[0].pairs,
           }
         : null,
+      naive_small_parent: ns.length
+        ? { cpu_s: med(ns, (r) => r.cpu.total), x_rt_per_core: audioS / med(ns, (r) => r.cpu.total), cpu_s_per_audio_h: perHour(med(ns, (r) => r.cpu.total)) }
+        : null,
+      speedup_small_parent: ns.length ? median(ns.map((r, k) => r.cpu.total / b[k].cpu.total)) : null,
       floor: f.length ? { cpu_s_per_audio_h: perHour(med(f, (r) => r.cpu.total)), x_rt_per_core: audioS / med(f, (r) => r.cpu.total) } : null,
       // Same-round ratios.
       speedup: n.length ? median(n.map((r, k) => r.cpu.total / b[k].cpu.total)) : null,
@@ -233,7 +241,8 @@ async function codecBench() {
       `${name.padEnd(8)} ${row.setting.padEnd(46)} batched ${B.x_rt_per_core.toFixed(0).padStart(4)}x rt/core (${B.cpu_s_per_audio_h.toFixed(1)} CPU-s/audio-h: node ${B.node_cpu_s_per_audio_h.toFixed(1)}, ffmpeg ${B.ffmpeg_cpu_s_per_audio_h.toFixed(1)}; ${B.process_pairs} pairs)` +
         (row.naive
           ? `  naive ${row.naive.x_rt_per_core.toFixed(0).padStart(4)}x (${row.naive.cpu_s_per_audio_h.toFixed(1)}: node ${row.naive.node_cpu_s_per_audio_h.toFixed(1)}, ffmpeg ${row.naive.ffmpeg_cpu_s_per_audio_h.toFixed(1)}; ${row.naive.process_pairs} pairs)` +
-            `  floor ${row.floor.x_rt_per_core.toFixed(0)}x (${row.floor.cpu_s_per_audio_h.toFixed(1)})  naive/batched ${row.speedup.toFixed(2)}x [${row.speedup_range.map((v) => v.toFixed(2)).join("-")}]`
+            `  naive-s ${row.naive_small_parent.x_rt_per_core.toFixed(0)}x (${row.naive_small_parent.cpu_s_per_audio_h.toFixed(1)})` +
+            `  floor ${row.floor.x_rt_per_core.toFixed(0)}x (${row.floor.cpu_s_per_audio_h.toFixed(1)})  naive/batched ${row.speedup.toFixed(2)}x [${row.speedup_range.map((v) => v.toFixed(2)).join("-")}], naive-s/batched ${row.speedup_small_parent.toFixed(2)}x`
           : "  (in-process)"),
     );
   }

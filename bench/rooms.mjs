@@ -15,8 +15,13 @@
 //   full-ism     gpurir-room, image sources only (no tail) to 1.2 × RT60: the exact ISM cost the
 //                tail avoids (pyroomacoustics' and rir_generator's mode).
 //   measure      measureRir on gpurir-room RIRs (Schroeder, Lundeby, T20/T30/EDT/DRR/C50).
+//   inline       what `reverb: {simulate: …}` costs per reverberated item: a sampled room simulated
+//                and measured (the op records RT60/DRR/C50), rate in items per second.
+// With --baseline DIR (another build's dist/, e.g. of an older commit), the `sampled` scenario is
+// also timed on that build, the two taking turns, and the speed-up printed.
 import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
+import path from "node:path";
 
 const dist = new URL("../dist/", import.meta.url);
 if (!existsSync(new URL("rooms/simulate.js", dist))) {
@@ -34,6 +39,8 @@ const argValue = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const RUNS = Number(argValue("--runs", 5));
+const baselineDir = argValue("--baseline", null);
+const baseline = baselineDir ? (await import(new URL("rooms/simulate.js", new URL(`file://${path.resolve(baselineDir)}/`)).href)).simulateRoom : null;
 const BATCH = 16;
 const FS = 16000;
 const RT60S = [0.3, 0.6, 1.0];
@@ -126,6 +133,19 @@ for (const rt60 of RT60S) {
   row("full-ism", rt60, rate(() => full.reduce((n, s) => n + simulateRoom(s).length, 0), Math.min(RUNS, 3)));
   const rirs = specs.map((s) => simulateRoom(s)[0]);
   row("measure", rt60, rate(() => rirs.reduce((n, h) => (measureRir(h, FS), n + 1), 0)), "(measureRir calls/s)");
+  row("inline", rt60, rate(() => sampled.reduce((n, s) => (measureRir(simulateRoom(s)[0], FS), n + 1), 0)), "(items/s: simulate + measure)");
+  if (baseline) {
+    const ours = [];
+    const theirs = [];
+    for (let r = 0; r < RUNS; r++) {
+      const pair = [() => ours.push(rate(() => sampled.reduce((n, s) => n + simulateRoom(s).length, 0), 1).cpu), () => theirs.push(rate(() => sampled.reduce((n, s) => n + baseline(s).length, 0), 1).cpu)];
+      if (r % 2) pair.reverse();
+      pair.forEach((f) => f());
+    }
+    const speedup = median(ours) / median(theirs);
+    results.push({ scenario: "sampled-vs-baseline", rt60_s: rt60, rirs_per_cpu_s: Math.round(median(ours) * 10) / 10, baseline_rirs_per_cpu_s: Math.round(median(theirs) * 10) / 10, speedup: Math.round(speedup * 100) / 100 });
+    console.log(`${"vs baseline".padEnd(12)} RT60 ${rt60.toFixed(1)} s  ${median(ours).toFixed(1).padStart(8)} vs ${median(theirs).toFixed(1)} RIRs/CPU-s (${baselineDir}): ${speedup.toFixed(2)}× (sampled rooms, runs alternating)`);
+  }
 }
 const out = argValue("--json", null);
 if (out) {

@@ -222,9 +222,19 @@ export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement 
   }
   const total = edc[0];
   if (!(total > 0)) return result;
+  // The EDC in dB where the fits read it: the fits reach down to -35 dB, and the EDC only falls, so
+  // past its first point at or under -35 dB after the direct path (the T30 fit's last point) only
+  // the plotted points are needed. The log is most of measureRir's cost on a long RIR.
   const edcDb = new Float64Array(crosspoint);
-  for (let i = 0; i < crosspoint; i++) edcDb[i] = 10 * Math.log10(edc[i] / total);
-  for (let j = 0; j * step < crosspoint; j++) result.edc_db[j] = edcDb[j * step];
+  let computed = crosspoint;
+  for (let i = 0; i < crosspoint; i++) {
+    edcDb[i] = 10 * Math.log10(edc[i] / total);
+    if (i >= direct && edcDb[i] <= -35) {
+      computed = i + 1;
+      break;
+    }
+  }
+  for (let j = 0; j * step < crosspoint; j++) result.edc_db[j] = j * step < computed ? edcDb[j * step] : 10 * Math.log10(edc[j * step] / total);
 
   const fit = (upperDb: number, lowerDb: number): Line | null => {
     // ISO 3382-1 (5.3.3): the noise must sit at least 10 dB under the bottom of the range.

@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
 import decode from "audio-decode";
 import { DecodeError, type DecodedAudio } from "./decoded.js";
+import { decodeFlacFrames } from "./flac-decode.js";
 import { int16LevelSimd } from "./simd.js";
 import { parseWav, readWavLayout } from "./wav.js";
 
@@ -599,6 +600,21 @@ async function decodeFlac(bytes: Uint8Array): Promise<DecodedAudio> {
     if (info.totalSamples > 0) throw new DecodeError(`truncated FLAC: expected ${info.totalSamples} samples, file holds 0`);
     throw new DecodeError("zero-length audio");
   }
+  // The plain-JS decoder (flac-decode.ts) takes the streams it knows, with the same checks;
+  // anything else, or any check failing, goes the general way below, which names the problem.
+  const ints = decodeFlacFrames(bytes, info, bytes.length);
+  if (ints) {
+    if (info.md5.some((b) => b !== 0) && !equalBytes(flacIntMd5(ints, info.bitsPerSample), info.md5)) {
+      throw new DecodeError("corrupt FLAC: decoded audio fails the STREAMINFO MD5 check");
+    }
+    const scale = 1 / 2 ** (info.bitsPerSample - 1);
+    const channels = ints.map((ch) => {
+      const out = new Float32Array(ch.length);
+      for (let i = 0; i < ch.length; i++) out[i] = ch[i] * scale;
+      return out;
+    });
+    return { channels, sampleRate: info.sampleRate };
+  }
   const framedSamples = checkFlacFrames(bytes, info);
   if (info.totalSamples > 0 && framedSamples !== info.totalSamples) {
     throw framedSamples < info.totalSamples
@@ -659,6 +675,42 @@ function flacMd5(channels: Float32Array[], decoderScale: number, bits: number): 
     hash.update(chunk.subarray(0, p));
   }
   return hash.digest();
+}
+
+/** flacMd5 of integer samples (the plain-JS decoder's output). */
+function flacIntMd5(channels: Int32Array[], bits: number): Uint8Array {
+  const hash = createHash("md5");
+  const bytesPerSample = Math.ceil(bits / 8);
+  const numChannels = channels.length;
+  const length = channels[0].length;
+  if (numChannels === 1 && bytesPerSample === 2) {
+    // The common case: one int16 copy per chunk, little-endian on every host Node runs on.
+    const chunk = new Int16Array(16384);
+    for (let start = 0; start < length; start += chunk.length) {
+      const stop = Math.min(length, start + chunk.length);
+      chunk.set(channels[0].subarray(start, stop));
+      hash.update(new Uint8Array(chunk.buffer, 0, 2 * (stop - start)));
+    }
+    return hash.digest();
+  }
+  const chunkFrames = 16384;
+  const chunk = new Uint8Array(chunkFrames * numChannels * bytesPerSample);
+  for (let start = 0; start < length; start += chunkFrames) {
+    const stop = Math.min(length, start + chunkFrames);
+    let p = 0;
+    for (let i = start; i < stop; i++) {
+      for (let c = 0; c < numChannels; c++) {
+        const v = channels[c][i];
+        for (let b = 0; b < bytesPerSample; b++) chunk[p++] = v >> (8 * b);
+      }
+    }
+    hash.update(chunk.subarray(0, p));
+  }
+  return hash.digest();
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -485,10 +485,37 @@ function remember(entry: CachedSpectrum): void {
   for (let i = 0; i < spectrumCache.length; i++) {
     bytes += spectrumCache[i].spectrum.byteLength;
     if (i > 0 && (i >= SPECTRUM_CACHE_ENTRIES || bytes > SPECTRUM_CACHE_BYTES)) {
-      spectrumCache.length = i;
+      for (const old of spectrumCache.splice(i)) recycle(old);
       break;
     }
   }
+}
+
+// Arrays of evicted entries, for the next ones: with a new RIR per item (inline rooms) every call
+// makes an entry, and fresh arrays for them (a spectrum is 8 bytes per point) cost page faults and
+// garbage collections. Spectra by length; filter copies as views of reused buffers.
+const spareSpectra = new Map<number, Float32Array[]>();
+const spareCopies: Float32Array[] = [];
+
+function recycle(entry: CachedSpectrum): void {
+  if (entry.kind !== "wasm") return;
+  const spectrum = entry.spectrum as Float32Array;
+  let list = spareSpectra.get(spectrum.length);
+  if (!list) spareSpectra.set(spectrum.length, (list = []));
+  if (list.length < 4) list.push(spectrum);
+  if (spareCopies.length < 4) spareCopies.push(new Float32Array(entry.copy.buffer));
+}
+
+function spareSpectrum(length: number): Float32Array {
+  return spareSpectra.get(length)?.pop() ?? new Float32Array(length);
+}
+
+function copyOf(filter: Float32Array): Float32Array {
+  const at = spareCopies.findIndex((c) => c.length >= filter.length);
+  const buffer = at >= 0 ? spareCopies.splice(at, 1)[0] : new Float32Array(filter.length);
+  const copy = buffer.subarray(0, filter.length);
+  copy.set(filter);
+  return copy;
 }
 
 /** Puts the spectrum of `filter` (zero-padded to plan.size, scaled by 1/size) at plan.h. */
@@ -509,7 +536,9 @@ function loadSpectrum(k: Kernels, plan: WasmPlan, filter: Float32Array): void {
   k.pack(plan.work, plan.a, plan.b, plan.a + 4 * size);
   forwardStages(k, plan);
   k.spectrum(plan.work, plan.end, plan.tw, plan.h, 1 / size);
-  const entry: CachedSpectrum = { filter, copy: filter.slice(), size, kind: "wasm", spectrum: new Float32Array(k.memory.buffer, plan.h, 2 * size).slice() };
+  const spectrum = spareSpectrum(2 * size);
+  spectrum.set(new Float32Array(k.memory.buffer, plan.h, 2 * size));
+  const entry: CachedSpectrum = { filter, copy: copyOf(filter), size, kind: "wasm", spectrum };
   remember(entry);
   plan.loaded = entry;
 }

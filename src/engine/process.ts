@@ -23,6 +23,8 @@ export interface EngineConfig {
   cacheMb: number;
   /** Where the catalog cached synthetic speech (src/tts/cache.ts); without it the engine synthesises. */
   ttsCacheDir?: string;
+  /** Bank audio decoded once for every thread (shared.ts), by resource key `kind/bank/id`. */
+  shared?: Record<string, Float32Array>;
 }
 
 function round6(x: number): number {
@@ -42,6 +44,11 @@ export class ItemProcessor {
   private async resourcesFor(refs: ResourceRef[]): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const ref of refs) {
+      const shared = ref.room ? undefined : this.cfg.shared?.[`${ref.kind}/${ref.bank}/${ref.id}`];
+      if (shared) {
+        out.set(`${ref.kind}/${ref.bank}/${ref.id}`, shared);
+        continue;
+      }
       const source = ref.room ?? this.cfg.banks[ref.kind][ref.bank]?.[ref.id];
       if (!source) throw new Error(`${ref.kind} "${ref.id}" not in bank "${ref.bank}"`);
       const key = `${ref.kind}/${ref.bank}/${ref.id}`;

@@ -2,8 +2,8 @@
 // (one meta buffer), the per-row side inputs (one aux buffer), the scalar slots, and the encode
 // steps that run once the buffers are made. So a whole chain is one upload (audio + aux + meta),
 // one command buffer, one readback.
-import { CHUNK, ElementwiseKernels, HEADER, LEVEL, REC, chunksFor, type PassRef } from "./kernels/elementwise.js";
-import { IIR_ONE, IIR_WORKGROUP, iirWgsl } from "./kernels/iir.js";
+import { ElementwiseKernels, HEADER, LEVEL, REC, chunksFor, type PassRef } from "./kernels/elementwise.js";
+import { IIR_ZERO, IIR_WORKGROUP, iirWgsl } from "./kernels/iir.js";
 
 /** One row of a dispatch. Offsets are in elements of their buffers. */
 export interface RowRecord {
@@ -175,7 +175,7 @@ export class Program {
 
   /** Biquad cascades, one thread per row (records as iir.ts describes). */
   iir(rows: RowRecord[]): void {
-    this.dispatch(this.kernels.iir, rows, 1, [Math.ceil(rows.length / IIR_WORKGROUP), 1], { kind: "map", label: "iir", opcode: 0, mask: IIR_ONE });
+    this.dispatch(this.kernels.iir, rows, 1, [Math.ceil(rows.length / IIR_WORKGROUP), 1], { kind: "map", label: "iir", opcode: 0, mask: IIR_ZERO });
   }
 
   /** int16 conversion (row `aux` = output word offset) plus the level stats into slots [sumsq, peak, non-finite]. */
@@ -206,5 +206,3 @@ export class Program {
     pass?.end();
   }
 }
-
-export { CHUNK };

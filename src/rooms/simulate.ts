@@ -413,6 +413,28 @@ function highpassPowerGain(cutoffHz: number, sampleRate: number, frequencyHz: nu
   return (nr * nr + ni * ni) / (dr * dr + di * di);
 }
 
+/** Per band: Σ over bins of the split's gain² times the high-pass's power gain, and Σ gain²; kept per (bands, rate, size, cut-off). */
+const bandPowerTables = new Map<string, { hpGain: Float64Array; maskPower: Float64Array }>();
+function bandPowers(bandsHz: number[], fs: number, size: number, highpassHz: number, gains: Float64Array): { hpGain: Float64Array; maskPower: Float64Array } {
+  const key = `${bandsHz.join(",")}|${fs}|${size}|${highpassHz}`;
+  let t = bandPowerTables.get(key);
+  if (!t) {
+    const bands = bandsHz.length;
+    t = { hpGain: new Float64Array(bands), maskPower: new Float64Array(bands) };
+    for (let bin = 0; bin <= size / 2; bin++) {
+      const hp = highpassPowerGain(highpassHz, fs, (bin * fs) / size);
+      for (let b = 0; b < bands; b++) {
+        const g2 = gains[bin * bands + b] * gains[bin * bands + b];
+        t.hpGain[b] += g2 * hp;
+        t.maskPower[b] += g2;
+      }
+    }
+    if (bandPowerTables.size >= 64) bandPowerTables.delete(bandPowerTables.keys().next().value!);
+    bandPowerTables.set(key, t);
+  }
+  return t;
+}
+
 /**
  * Band levels of the tail. The window's spectrum is averaged per band with the band split's
  * weights squared; for white noise of variance σ² over J samples the mean |X_k|² is J σ², which
@@ -431,16 +453,7 @@ function planTail(room: PreparedRoom, ismHighpassed: Float64Array, windowImages:
   const half = size / 2;
   const bands = bandsHz.length;
   const gains = gainTable(bandsHz, fs, size);
-  const hpGain = new Float64Array(bands);
-  const maskPower = new Float64Array(bands);
-  for (let bin = 0; bin <= half; bin++) {
-    const hp = highpassPowerGain(room.highpassHz, fs, (bin * fs) / size);
-    for (let b = 0; b < bands; b++) {
-      const g2 = gains[bin * bands + b] * gains[bin * bands + b];
-      hpGain[b] += g2 * hp;
-      maskPower[b] += g2;
-    }
-  }
+  const { hpGain, maskPower } = bandPowers(bandsHz, fs, size, room.highpassHz, gains);
   if (windowImages < MIN_WINDOW_IMAGES || j < 8) {
     const a = room.patterns[mic].a;
     const diffuseGain = a * a + ((1 - a) * (1 - a)) / 3;
@@ -622,12 +635,20 @@ function noiseSpectra(room: PreparedRoom, size: number): Float64Array[] {
     const rng = new Rng(hashWords(room.seed, 0x5441494c, i));
     const spec = scratch(SLOT_NOISE + i, size + 2).subarray(0, size + 2);
     spec[0] = rng.u32() & 1 ? amp : -amp;
+    spec[1] = 0;
+    // Two 12-bit phases from each 32-bit draw.
+    let draw = 0;
     for (let bin = 1; bin < half; bin++) {
-      const p = rng.u32() >>> 20;
+      let p: number;
+      if (bin & 1) {
+        draw = rng.u32();
+        p = draw >>> 20;
+      } else p = (draw >>> 4) & (NOISE_PHASES - 1);
       spec[2 * bin] = amp * phaseCos[p];
       spec[2 * bin + 1] = amp * phaseSin[p];
     }
     spec[size] = rng.u32() & 1 ? amp : -amp;
+    spec[size + 1] = 0;
     return spec;
   });
   if (mics === 1) return spectra;

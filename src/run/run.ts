@@ -5,7 +5,8 @@
 // `augment merge` after sharded runs) derives manifests, errors and the summary from the indexes.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { resolveWorkers, type BatchResult } from "../engine/cpu/pool.js";
+import { prestartCpuWorkers, resolveWorkers, type BatchResult } from "../engine/cpu/pool.js";
+import { shareBankAudio } from "../engine/shared.js";
 import type { EngineReport } from "../engine/gpu/engine.js";
 import { createEngine, DeviceError } from "../engine/gpu/select.js";
 import { isItemError, type EngineConfig } from "../engine/process.js";
@@ -165,6 +166,9 @@ export async function run(recipe: Recipe, opts: RunOptions = {}): Promise<RunSum
   const output = await openOutput(recipe.output.path);
   const outDir = output.dir;
   const worker = opts.worker ?? { index: 0, count: 1 };
+  // The engine's threads load their modules while the inputs are read and planned (pool.ts).
+  const earlyThreads = opts.threads ?? resolveWorkers(recipe.engine.workers);
+  if (earlyThreads > 0) prestartCpuWorkers(earlyThreads);
   const prepared = await prepare(recipe, { limit: opts.limit, threads: opts.threads });
   const { plan, catalog } = prepared;
   const threads = opts.threads ?? resolveWorkers(recipe.engine.workers);
@@ -276,7 +280,14 @@ async function executeShards(recipe: Recipe, prepared: Prepared, todo: ShardPlan
   if (todo.length === 0) return;
   await beforeEngineOps(recipe, todo.flatMap((s) => plan.items.slice(s.start, s.end)));
   // engine.device: the CPU engine, or the GPU engine (which uses the CPU threads to decode and encode).
-  const engine = await createEngine(recipe.engine.device, engineConfig(recipe, banks, prepared.catalog), opts.threads, opts.log).catch((e) => {
+  const cfg = engineConfig(recipe, banks, prepared.catalog);
+  if (opts.threads > 1) {
+    // Bank audio decoded here once rather than in every thread (src/engine/shared.ts).
+    const durations = new Map<string, number>();
+    for (const kind of ["noise", "rir"] as const) for (const [bank, entries] of banks.catalog[kind]) for (const e of entries) durations.set(`${kind}/${bank}/${e.id}`, e.durationS);
+    await shareBankAudio(cfg, todo.flatMap((s) => plan.items.slice(s.start, s.end)), (kind, bank, id) => durations.get(`${kind}/${bank}/${id}`));
+  }
+  const engine = await createEngine(recipe.engine.device, cfg, opts.threads, opts.log).catch((e) => {
     throw e instanceof DeviceError ? new RunError(e.message, 2) : e;
   });
   const progress = new Progress({ total: todo.reduce((n, s) => n + (s.end - s.start), 0), quiet: opts.quiet });

@@ -55,6 +55,40 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+const WORKER_URL = new URL("./worker.js", import.meta.url);
+
+/** Threads started before their config existed (prestartCpuWorkers), not yet taken by a pool. */
+let prestarted: Array<{ worker: Worker; exited: boolean }> = [];
+
+/**
+ * Starts `count` engine threads now, to be taken by the next engine of that many threads: a
+ * thread spends a few hundred ms loading its modules, which then overlaps the main thread's
+ * reading of inputs and planning. Until taken they do not keep the process alive; threads left
+ * from an earlier call are ended.
+ */
+export function prestartCpuWorkers(count: number): void {
+  for (const p of prestarted) void p.worker.terminate();
+  prestarted = [];
+  for (let i = 0; i < count; i++) {
+    const entry = { worker: new Worker(WORKER_URL, { workerData: null }), exited: false };
+    entry.worker.unref();
+    entry.worker.once("exit", () => (entry.exited = true));
+    // A thread that fails while loading is simply not taken (takePrestarted skips it).
+    entry.worker.on("error", () => undefined);
+    prestarted.push(entry);
+  }
+}
+
+/** The prestarted threads, if there are exactly `count` alive; otherwise none (and they are ended). */
+function takePrestarted(count: number): Worker[] {
+  const alive = prestarted.filter((p) => !p.exited);
+  const taken = alive.length === count && count > 0 ? alive.map((p) => p.worker) : [];
+  if (!taken.length) for (const p of alive) void p.worker.terminate();
+  prestarted = [];
+  for (const w of taken) w.ref();
+  return taken;
+}
+
 class WorkerPool implements TaskEngine {
   private readonly idle: Worker[] = [];
   private readonly busy = new Map<Worker, Pending>();
@@ -63,9 +97,11 @@ class WorkerPool implements TaskEngine {
   private closed = false;
 
   constructor(cfg: EngineConfig, readonly workers: number) {
-    const url = new URL("./worker.js", import.meta.url);
+    const ready = takePrestarted(workers);
     for (let i = 0; i < workers; i++) {
-      const w = new Worker(url, { workerData: cfg });
+      let w = ready.pop();
+      if (w) w.postMessage({ config: cfg });
+      else w = new Worker(WORKER_URL, { workerData: cfg });
       w.on("message", (msg: { id: number; results: unknown }) => {
         const job = this.busy.get(w);
         this.busy.delete(w);

@@ -5,9 +5,17 @@ import { handleTask, type Task } from "../gpu/tasks.js";
 import { closeOpsThread } from "../../ops/registry.js";
 import { ItemProcessor, isItemError, type EngineConfig } from "../process.js";
 
-const processor = new ItemProcessor(workerData as EngineConfig);
+// A thread started ahead of its run (pool.ts, prestartCpuWorkers) has no workerData: its config
+// comes as the first message, once the plan is made.
+let config = workerData as EngineConfig | null;
+let processor = config ? new ItemProcessor(config) : null;
 
-parentPort!.on("message", async (msg: { id: number; items: PlannedItem[]; task?: Task; close?: boolean }) => {
+parentPort!.on("message", async (msg: { id: number; items: PlannedItem[]; task?: Task; close?: boolean; config?: EngineConfig }) => {
+  if (msg.config) {
+    config = msg.config;
+    processor = new ItemProcessor(config);
+    return;
+  }
   if (msg.close) {
     // The engine is closing (pool.ts): ops end their helper processes first, so they are reaped.
     await closeOpsThread();
@@ -15,7 +23,7 @@ parentPort!.on("message", async (msg: { id: number; items: PlannedItem[]; task?:
   }
   if (msg.task) {
     // A stage for the GPU engine (decode, CPU-only ops, encode).
-    const r = await handleTask(processor, workerData as EngineConfig, msg.task);
+    const r = await handleTask(processor!, config!, msg.task);
     parentPort!.postMessage({ id: msg.id, results: r.results }, r.transfer);
     return;
   }
@@ -24,7 +32,7 @@ parentPort!.on("message", async (msg: { id: number; items: PlannedItem[]; task?:
   const results = await Promise.all(
     msg.items.map(async (item) => {
       try {
-        return await processor.process(item);
+        return await processor!.process(item);
       } catch (e: any) {
         // A bug in an op must cost one item, not the run.
         return { id: item.outId, source: item.utt.audio.path, stage: "augment" as const, reason: `internal error: ${e?.message ?? e}` };

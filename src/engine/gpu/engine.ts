@@ -44,6 +44,8 @@ export interface EngineReport {
     items: number;
     cpu_redone_batches: number;
     cpu_redone_items: number;
+    /** Items of batches that went straight to the CPU because the GPU had been given up. */
+    cpu_items_after_failure: number;
     faults: string[];
     /** Rows × ops that ran on the CPU inside GPU batches, by reason. */
     cpu_ops: Record<string, number>;
@@ -76,7 +78,7 @@ export class GpuEngine implements Engine {
   private disabled: string | null = null;
   private readonly started = performance.now();
   private gpuBatchCount = 0;
-  private readonly stats = { batches: 0, items: 0, redoneBatches: 0, redoneItems: 0, faults: [] as string[], cpuOps: new Map<string, number>() };
+  private readonly stats = { batches: 0, items: 0, redoneBatches: 0, redoneItems: 0, cpuOnlyItems: 0, faults: [] as string[], cpuOps: new Map<string, number>() };
   private readonly fault: { kind: "fail" | "hang"; batch: number } | null;
   private readonly maxRows: number;
   selfTestError?: number;
@@ -107,7 +109,10 @@ export class GpuEngine implements Engine {
   }
 
   async process(items: PlannedItem[]): Promise<BatchResult> {
-    if (this.disabled) return this.pool.process(items);
+    if (this.disabled) {
+      this.stats.cpuOnlyItems += items.length;
+      return this.pool.process(items);
+    }
     try {
       return await this.processOnGpu(items);
     } catch (e: any) {
@@ -272,6 +277,7 @@ export class GpuEngine implements Engine {
         items: s.items,
         cpu_redone_batches: s.redoneBatches,
         cpu_redone_items: s.redoneItems,
+        cpu_items_after_failure: s.cpuOnlyItems,
         faults: s.faults,
         cpu_ops: Object.fromEntries(s.cpuOps),
         busy_s: Math.round(this.runtime.busyS * 1000) / 1000,

@@ -43,8 +43,13 @@ export async function createEngine(device: Device, cfg: EngineConfig, threads: n
   const watchdogS = Number(process.env.AUGMENT_GPU_WATCHDOG_S) || undefined;
   const engine = new GpuEngine(cfg, createCpuEngine(cfg, threads), gpu, { watchdogS, fault: process.env.AUGMENT_GPU_FAULT });
   const adapter = describeAdapter(gpu.info);
+  // The self-test compiles every pipeline (seconds each on a software adapter): it gets a long
+  // watchdog whatever the run's is.
+  const watchdog = engine.runtime.watchdogS;
+  engine.runtime.watchdogS = Math.max(watchdog, gpu.software ? 900 : 120);
   try {
     engine.selfTestError = await gpuSelfTest(engine, cfg.sampleRate);
+    engine.runtime.watchdogS = watchdog;
   } catch (e: any) {
     await engine.close();
     const why = `GPU self-test failed on ${adapter}: ${e?.message ?? e}`;

@@ -1,7 +1,7 @@
 // Element-wise kernels over a batch of rows, with per-row reductions, and the int16 conversion.
 //
 // Buffer layout, shared by every kernel here and by iir.ts (one bind group layout):
-//   binding 0  meta  u32[]   a dispatch's block: HEADER words, then one REC-word record per row:
+//   binding 0  recs  u32[]   a dispatch's block: HEADER words, then one REC-word record per row:
 //                            [off, len, aux, slot, p0, p1, p2, p3] (p* are f32 bit patterns)
 //   binding 1  data  f32[]   the audio; row r is data[off, off + len) (rows packed, any stride)
 //   binding 2  aux   f32[]   per-row side input (a noise segment, filter coefficients) at `aux`
@@ -45,7 +45,7 @@ export interface MapReduceSpec {
 
 export interface FinalizeSpec {
   accs: Combine[];
-  /** WGSL run once per row: `r` (vec4) reduced, `nf` the length as f32, P(k), S(k) (assign to write). */
+  /** WGSL run once per row: `r` (vec4) reduced, `nf` the length as f32, P(k), S(k) (assign to write), `zero` for opq/mulDouble. */
   epilogue: string;
 }
 
@@ -90,6 +90,23 @@ const PRELUDE = /* wgsl */ `
 const HEADER: u32 = ${HEADER}u;
 const REC: u32 = ${REC}u;
 fn recOf(r: u32) -> u32 { return HEADER + r * REC; }
+// An f32 through an xor with a zero the compiler cannot see (the opcode's top bit, always 0):
+// keeps float simplifications from folding an error term to 0 (see iir.ts).
+fn opq(x: f32, zero: u32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ zero); }
+// a * (bh + bl) as a double-float (hi, lo): Dekker's exact product of a and bh (Veltkamp splits),
+// plus a * bl. For decisions the CPU makes in f64, e.g. which samples lie above a ceiling.
+fn mulDouble(a: f32, bh: f32, bl: f32, zero: u32) -> vec2<f32> {
+  let p = opq(a * bh, zero);
+  let ca = opq(4097.0 * a, zero);
+  let ah = opq(ca - opq(ca - a, zero), zero);
+  let al = a - ah;
+  let cb = opq(4097.0 * bh, zero);
+  let bhh = opq(cb - opq(cb - bh, zero), zero);
+  let bhl = bh - bhh;
+  let e = ((((ah * bhh - p) + ah * bhl) + al * bhh) + al * bhl) + a * bl;
+  let s = opq(p + e, zero);
+  return vec2<f32>(s, e - opq(s - p, zero));
+}
 // Lane k of the mask set: max, else sum. The identity of both is 0 (every max is of magnitudes).
 fn combine(a: vec4<f32>, b: vec4<f32>, mask: u32) -> vec4<f32> {
   let m = vec4<bool>((mask & 1u) != 0u, (mask & 2u) != 0u, (mask & 4u) != 0u, (mask & 8u) != 0u);
@@ -122,6 +139,7 @@ var<workgroup> red: array<vec4<f32>, ${WG}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let mask = recs[2];
   let opcode = recs[3];
+  let zero = opcode >> 31u;
   let rec = recOf(wg.y);
   let off = recs[rec];
   let n = recs[rec + 1u];
@@ -160,6 +178,7 @@ var<workgroup> red: array<vec4<f32>, ${FIN_WG}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let mask = recs[2];
   let opcode = recs[3];
+  let zero = opcode >> 31u;
   let rec = recOf(wg.x);
   let n = recs[rec + 1u];
   let slot = recs[rec + 3u];

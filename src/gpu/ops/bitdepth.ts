@@ -7,20 +7,20 @@ import { defineFinalize, defineMap } from "../kernels/elementwise.js";
 import type { GpuOp } from "./types.js";
 
 const BITDEPTH = defineMap("bitdepth", {
-        write: true,
-        accs: ["sum", "sum"],
-        body: `
-          let v = x * P(0);
-          let f = floor(v);
-          var q = f;
-          if (v - f >= 0.5) { q = f + 1.0; }
-          q = clamp(q, P(1), P(2));
-          let y = q / P(0);
-          let e = y - x;
-          acc.x += x * x;
-          acc.y += e * e;
-          x = y;`,
-      });
+  write: true,
+  accs: ["sum", "sum"],
+  body: `
+    let v = x * P(0);
+    let f = floor(v);
+    var q = f;
+    if (v - f >= 0.5) { q = f + 1.0; }
+    q = clamp(q, P(1), P(2));
+    let y = q / P(0);
+    let e = y - x;
+    acc.x += x * x;
+    acc.y += e * e;
+    x = y;`,
+});
 
 const BITDEPTH_SQNR = defineFinalize("bitdepth sqnr", { accs: ["sum", "sum"], epilogue: "S(0) = r.x; S(1) = r.y;" });
 

@@ -10,33 +10,40 @@ import type { GpuOp } from "./types.js";
 
 const CLIP_PEAK = defineMap("clip peak", { write: false, accs: ["max"], body: "acc.x = max(acc.x, abs(x));" });
 
-const CLIP_CEILING = defineFinalize("clip ceiling", { accs: ["max"], epilogue: "S(0) = r.x; S(1) = r.x * P(0);" });
+// The ceiling as a double-float (S(1) + S(3)): the CPU compares |x| with the f64 ceiling, and a
+// sample between the f32 and the f64 value would otherwise be counted (and clipped) differently.
+const CLIP_CEILING = defineFinalize("clip ceiling", { accs: ["max"], epilogue: "let c = mulDouble(r.x, P(0), P(2), zero); S(0) = r.x; S(1) = c.x; S(3) = c.y;" });
 
 const CLIP = defineMap("clip", {
-        write: true,
-        accs: ["sum"],
-        body: `
-          let c = S(1);
-          let m = abs(x);
-          if (m > c) { acc.x += 1.0; }
-          if (P(1) > 0.5) {
-            let knee = ${SOFT_KNEE} * c;
-            let span = c - knee;
-            if (m > knee && span > 0.0) { x = sign(x) * (knee + span * tanh((m - knee) / span)); }
-          } else {
-            x = clamp(x, -c, c);
-          }`,
-      });
+  write: true,
+  accs: ["sum"],
+  body: `
+    let c = S(1);
+    let m = abs(x);
+    // |x| above the f64 ceiling c + S(3): above c, or equal to it when the rest is negative.
+    let over = m > c || (m == c && S(3) < 0.0);
+    if (over) { acc.x += 1.0; }
+    if (P(1) > 0.5) {
+      let knee = ${SOFT_KNEE} * c;
+      let span = c - knee;
+      if (m > knee && span > 0.0) { x = sign(x) * (knee + span * tanh((m - knee) / span)); }
+    } else if (over) {
+      x = sign(x) * c;
+    }`,
+});
 
 const CLIP_COUNT = defineFinalize("clip count", { accs: ["sum"], epilogue: "S(2) = r.x;" });
 
 export const clipGpu: GpuOp<ClipParams> = {
   name: "clip",
   cpuReason: (p) => (p.level_db === undefined ? "clip by percentile (a quantile of |x|) runs on the CPU" : undefined),
-  // [peak, ceiling, samples over the ceiling]
-  slots: 3,
+  // [peak, ceiling (hi), samples over the ceiling, ceiling (lo)]
+  slots: 4,
   record(prog, steps) {
-    const rows = steps.map((s) => ({ off: s.off, len: s.len, slot: s.slot, f: [10 ** (s.params.level_db! / 20), s.params.mode === "soft" ? 1 : 0] }));
+    const rows = steps.map((s) => {
+      const ratio = 10 ** (s.params.level_db! / 20);
+      return { off: s.off, len: s.len, slot: s.slot, f: [Math.fround(ratio), s.params.mode === "soft" ? 1 : 0, ratio - Math.fround(ratio)] };
+    });
     prog.mapReduce(CLIP_PEAK, rows);
     prog.finalize(CLIP_CEILING, rows);
     prog.mapReduce(CLIP, rows);

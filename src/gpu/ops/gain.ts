@@ -10,14 +10,14 @@ import { CLIP_WGSL, type GpuOp } from "./types.js";
 const GAIN_LEVEL = defineMap("gain level", { write: false, accs: ["sum", "max"], body: "acc.x += x * x; acc.y = max(acc.y, abs(x));" });
 
 const GAIN_DECIDE = defineFinalize("gain decide", {
-        accs: ["sum", "max"],
-        epilogue: `
-          var g = P(0);
-          if (P(1) > 0.5) { let ms = r.x / nf; if (ms > 0.0) { g = P(0) / sqrt(ms); } else { g = 1.0; } }
-          S(1) = 0.0;
-          if (P(2) > 0.5 && r.y * g > ${CLIP_WGSL}) { g = ${CLIP_WGSL} / r.y; S(1) = 1.0; }
-          S(0) = g; S(2) = r.y; S(3) = r.x;`,
-      });
+  accs: ["sum", "max"],
+  epilogue: `
+    var g = P(0);
+    if (P(1) > 0.5) { let ms = r.x / nf; if (ms > 0.0) { g = P(0) / sqrt(ms); } else { g = 1.0; } }
+    S(1) = 0.0;
+    if (P(2) > 0.5 && r.y * g > ${CLIP_WGSL}) { g = ${CLIP_WGSL} / r.y; S(1) = 1.0; }
+    S(0) = g; S(2) = r.y; S(3) = r.x;`,
+});
 
 const GAIN_APPLY = defineMap("gain apply", { write: true, accs: [], body: "x = x * S(0);" });
 

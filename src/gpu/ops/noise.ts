@@ -14,14 +14,14 @@ const ref = (p: NoiseParams) => ({ kind: "noise" as const, bank: p.bank, id: p.n
 const NOISE_ENERGIES = defineMap("noise energies", { aux: true, write: false, accs: ["sum", "sum"], body: "acc.x += x * x; acc.y += a * a;" });
 
 const NOISE_GAIN = defineFinalize("noise gain", {
-        accs: ["sum", "sum"],
-        epilogue: `
-          let ps = r.x / nf;
-          let pn = r.y / nf;
-          S(0) = 0.0;
-          S(4) = 0.0;
-          if (pn == 0.0) { S(4) = 1.0; } else if (ps == 0.0) { S(4) = 2.0; } else { S(0) = sqrt(ps / (pn * P(0))); }`,
-      });
+  accs: ["sum", "sum"],
+  epilogue: `
+    let ps = r.x / nf;
+    let pn = r.y / nf;
+    S(0) = 0.0;
+    S(4) = 0.0;
+    if (pn == 0.0) { S(4) = 1.0; } else if (ps == 0.0) { S(4) = 2.0; } else { S(0) = sqrt(ps / (pn * P(0))); }`,
+});
 
 const NOISE_PEAK = defineMap("noise peak", { aux: true, write: false, accs: ["max"], body: "acc.x = max(acc.x, abs(x + S(0) * a));" });
 

@@ -138,7 +138,7 @@ function run(dir, device, label) {
   const out = path.join(dir, `out-${label}`);
   rmSync(out, { recursive: true, force: true });
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [CLI, "run", "recipe.yaml", "--out", out, "--device", device, "--quiet", "--force"], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [CLI, "run", "recipe.yaml", "--out", out, "--device", device, "--force"], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 26 });
   const wallS = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`augment run --device ${device} failed (${r.status}):\n${r.stderr}`);
   const s = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));

@@ -177,6 +177,18 @@ function lundeby(energy: Float64Array, onset: number, sampleRate: number): Trunc
   };
 }
 
+/**
+ * Work arrays reused between calls (with a new room per item, measureRir runs once per item, and
+ * fresh arrays of the RIR's length cost garbage collections): slot k as a view of exactly `length`
+ * elements; contents undefined, every element read is written first.
+ */
+const workSlots: Float64Array[] = [];
+function work(slot: number, length: number): Float64Array {
+  let a = workSlots[slot];
+  if (!a || a.length < length) a = workSlots[slot] = new Float64Array(Math.max(length, 2 * (a?.length ?? 0)));
+  return a.subarray(0, length);
+}
+
 /** First index in [from, to) where edcDb <= level, or -1. */
 function firstBelow(edcDb: Float64Array, level: number, from: number, to: number): number {
   for (let i = from; i < to; i++) if (edcDb[i] <= level) return i;
@@ -192,7 +204,7 @@ function firstBelow(edcDb: Float64Array, level: number, from: number, to: number
 export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement {
   const n = h.length;
   const direct = directPathIndex(h);
-  const energy = new Float64Array(n);
+  const energy = work(0, n);
   for (let i = 0; i < n; i++) energy[i] = h[i] * h[i];
   const step = Math.max(1, Math.ceil(n / EDC_POINTS));
   const result: RirMeasurement = {
@@ -214,7 +226,7 @@ export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement 
   result.dynamic_range_db = dynamicRangeDb;
   result.crosspoint_samples = crosspoint;
   // Backward integration, Float64.
-  const edc = new Float64Array(crosspoint);
+  const edc = work(1, crosspoint);
   let acc = compensation;
   for (let i = crosspoint - 1; i >= 0; i--) {
     acc += energy[i];
@@ -225,7 +237,7 @@ export function measureRir(h: Float32Array, sampleRate: number): RirMeasurement 
   // The EDC in dB where the fits read it: the fits reach down to -35 dB, and the EDC only falls, so
   // past its first point at or under -35 dB after the direct path (the T30 fit's last point) only
   // the plotted points are needed. The log is most of measureRir's cost on a long RIR.
-  const edcDb = new Float64Array(crosspoint);
+  const edcDb = work(2, crosspoint);
   let computed = crosspoint;
   for (let i = 0; i < crosspoint; i++) {
     edcDb[i] = 10 * Math.log10(edc[i] / total);

@@ -15,7 +15,9 @@
 //     merged from them and the Rice parameters follow in closed form (libFLAC's estimate).
 //  4. The Rice codes, written once with no branch on their length; a subframe that turns out
 //     larger than VERBATIM is rewound and stored raw.
-// Hot loops use int32 arithmetic on typed arrays and reuse module-level scratch buffers.
+// Hot loops use int32 arithmetic on typed arrays and reuse module-level scratch buffers. Passes 1
+// and 3 (for LPC) run as WebAssembly SIMD kernels (flac-kernels.ts) where the runtime has them,
+// with the same arithmetic, so the same bytes; the JS loops here are their fallback and reference.
 
 import { createHash } from "node:crypto";
 import { flacKernels } from "./flac-kernels.js";

@@ -116,13 +116,17 @@ export function ffmpegArgs(jobs: Array<{ setting: CodecSetting }>): { encode: st
   const common = ["-hide_banner", "-nostdin", "-v", "error"];
   const encode = [...common];
   for (const [k, j] of jobs.entries()) encode.push("-f", "f32le", "-ar", String(j.setting.sample_rate), "-ac", "1", "-i", `pipe:${3 + k}`);
+  // -flush_packets 0: a pipe output is otherwise flushed after every packet (an AMR-NB frame is
+  // 32 bytes, a decoded one 640), so the pipes carried thousands of tiny writes per clip; with
+  // 32 KB writes the process that reads them spent 2-9 CPU-s per audio-hour less (helper: AMR-NB
+  // 9.9 → 2.2, MP3 8.7 → 3.1), ffmpeg a little less too, and the bytes are the same.
   for (const [k, j] of jobs.entries()) {
     // bitexact: no encoder version string in the stream, so its size does not depend on the build.
-    encode.push("-map", `${k}:a`, "-map_metadata", "-1", "-fflags", "+bitexact", "-flags:a", "+bitexact", ...CODECS[j.setting.codec].encodeArgs(j.setting), `pipe:${3 + n + k}`);
+    encode.push("-map", `${k}:a`, "-map_metadata", "-1", "-flush_packets", "0", "-fflags", "+bitexact", "-flags:a", "+bitexact", ...CODECS[j.setting.codec].encodeArgs(j.setting), `pipe:${3 + n + k}`);
   }
   const decode = [...common];
   for (const [k, j] of jobs.entries()) decode.push(...CODECS[j.setting.codec].decodeArgs(j.setting), "-i", `pipe:${3 + k}`);
-  for (const [k] of jobs.entries()) decode.push("-map", `${k}:a`, "-ac", "1", "-f", "f32le", `pipe:${3 + n + k}`);
+  for (const [k] of jobs.entries()) decode.push("-map", `${k}:a`, "-ac", "1", "-flush_packets", "0", "-f", "f32le", `pipe:${3 + n + k}`);
   return { encode, decode };
 }
 

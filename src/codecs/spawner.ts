@@ -5,8 +5,8 @@
 // copies the page tables of the whole process (every engine thread's heap and bank audio cache)
 // and write-protects its pages, and the parent then takes a copy-on-write fault on each page it
 // writes next. Measured (`node bench/codecs.mjs --fork-cost`, bench/README-codecs.md): CPU per
-// ffmpeg spawned from a process holding 64 MB / 256 MB / 1 GB: 12 / 32 / 102 ms; through the
-// helper 6 ms whatever the size (ffmpeg's own start-up included). Engine threads hold their bank
+// ffmpeg spawned from a process holding 64 MB / 256 MB / 1 GB: 18 / 30 / 85 ms; through the
+// helper 6-7 ms whatever the size (ffmpeg's own start-up included). Engine threads hold their bank
 // audio caches (up to 256 MB each), so the direct cost grows with the threads and the banks. The
 // helper is one plain Node process per engine thread (started on the first codec request; ~40 MB,
 // ~0.1 s of CPU to start).

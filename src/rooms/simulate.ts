@@ -461,9 +461,9 @@ function planTail(room: PreparedRoom, ismHighpassed: Float64Array, windowImages:
     return { bandsHz, level, decayPerSample, fromImages: false };
   }
   const fft = fftOf(size);
-  const x = new Float64Array(size);
+  const x = scratch(4, size).fill(0, 0, size);
   for (let i = 0; i < j; i++) x[i] = ismHighpassed[nW0 + i];
-  const spec = new Float64Array(2 * size);
+  const spec = scratch(5, 2 * size);
   fft.realTransform(spec, x);
   const level = bandsHz.map((_, b) => {
     let weighted = 0;
@@ -521,7 +521,7 @@ function synthesizeTail(plan: TailPlan, spectrum: Float64Array, out: Float64Arra
  * contents undefined. Simulation is synchronous, so one set per thread serves every call.
  */
 const scratchSlots: Float64Array[] = [];
-/** Slots: 0-3 the tail's work arrays; SLOT_ISM + mic the image-source sums; SLOT_NOISE + mic the noise spectra. */
+/** Slots: 0-5 the tail's work arrays; SLOT_ISM + mic the image-source sums; SLOT_NOISE + mic the noise spectra. */
 const SLOT_ISM = 8;
 const SLOT_NOISE = 8 + 1024;
 function scratch(slot: number, length: number): Float64Array {

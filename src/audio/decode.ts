@@ -11,6 +11,7 @@ import { open } from "node:fs/promises";
 import decode from "audio-decode";
 import { DecodeError, type DecodedAudio } from "./decoded.js";
 import { decodeFlacFrames } from "./flac-decode.js";
+import { FLAC_CRC16, parseFlacFrameHeader, type FlacFrameHeader } from "./flac-frame.js";
 import { int16LevelSimd } from "./simd.js";
 import { parseWav, readWavLayout } from "./wav.js";
 
@@ -440,91 +441,9 @@ function readFlacHeader(bytes: Uint8Array, start: number, complete: boolean): Fl
   return { sampleRate, channels, bitsPerSample, totalSamples, md5, audioOffset: at };
 }
 
-const FLAC_CRC8 = new Uint8Array(256);
-const FLAC_CRC16 = new Uint16Array(256);
-for (let i = 0; i < 256; i++) {
-  let c8 = i;
-  let c16 = i << 8;
-  for (let k = 0; k < 8; k++) {
-    c8 = c8 & 0x80 ? ((c8 << 1) ^ 0x07) & 0xff : (c8 << 1) & 0xff;
-    c16 = c16 & 0x8000 ? ((c16 << 1) ^ 0x8005) & 0xffff : (c16 << 1) & 0xffff;
-  }
-  FLAC_CRC8[i] = c8;
-  FLAC_CRC16[i] = c16;
-}
-
-const FLAC_SAMPLE_RATES = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000];
-const FLAC_SAMPLE_SIZES = [0, 8, 12, -1, 16, 20, 24, 32];
-
-interface FlacFrameHeader {
-  length: number;
-  blockSize: number;
-  /** Frame number (fixed block size) or first sample number (variable block size). */
-  number: number;
-  variable: boolean;
-}
-
 /** Parses and CRC-8-checks the frame header at `at` (RFC 9639 §9.1); null if there is none. */
 function flacFrameHeader(bytes: Uint8Array, at: number, info: FlacInfo): FlacFrameHeader | null {
-  const end = bytes.length;
-  if (at + 6 > end || bytes[at] !== 0xff || (bytes[at + 1] & 0xfe) !== 0xf8) return null;
-  const bsCode = bytes[at + 2] >> 4;
-  const srCode = bytes[at + 2] & 0x0f;
-  const chCode = bytes[at + 3] >> 4;
-  const sizeCode = (bytes[at + 3] >> 1) & 7;
-  if (bsCode === 0 || srCode === 15 || chCode > 10 || sizeCode === 3 || bytes[at + 3] & 1) return null;
-  const channels = chCode < 8 ? chCode + 1 : 2;
-  if (channels !== info.channels) return null;
-  if (sizeCode !== 0 && FLAC_SAMPLE_SIZES[sizeCode] !== info.bitsPerSample) return null;
-  // Frame or sample number in the extended UTF-8 coding (up to 7 bytes).
-  let p = at + 4;
-  const lead = bytes[p++];
-  let extra: number;
-  let number: number;
-  if (lead < 0x80) {
-    extra = 0;
-    number = lead;
-  } else if (lead >= 0xc0 && lead < 0xfe) {
-    extra = lead < 0xe0 ? 1 : lead < 0xf0 ? 2 : lead < 0xf8 ? 3 : lead < 0xfc ? 4 : 5;
-    number = lead & (0x3f >> extra);
-  } else if (lead === 0xfe) {
-    extra = 6;
-    number = 0;
-  } else {
-    return null;
-  }
-  if (p + extra > end) return null;
-  for (let k = 0; k < extra; k++) {
-    const b = bytes[p++];
-    if ((b & 0xc0) !== 0x80) return null;
-    number = number * 64 + (b & 0x3f);
-  }
-  let blockSize: number;
-  if (bsCode === 1) blockSize = 192;
-  else if (bsCode <= 5) blockSize = 576 << (bsCode - 2);
-  else if (bsCode === 6) {
-    if (p + 1 > end) return null;
-    blockSize = bytes[p++] + 1;
-  } else if (bsCode === 7) {
-    if (p + 2 > end) return null;
-    blockSize = ((bytes[p] << 8) | bytes[p + 1]) + 1;
-    p += 2;
-  } else blockSize = 256 << (bsCode - 8);
-  let sampleRate = FLAC_SAMPLE_RATES[srCode] ?? 0;
-  if (srCode === 12) {
-    if (p + 1 > end) return null;
-    sampleRate = bytes[p++] * 1000;
-  } else if (srCode === 13 || srCode === 14) {
-    if (p + 2 > end) return null;
-    sampleRate = ((bytes[p] << 8) | bytes[p + 1]) * (srCode === 14 ? 10 : 1);
-    p += 2;
-  }
-  if (srCode !== 0 && sampleRate !== info.sampleRate) return null;
-  if (p + 1 > end) return null;
-  let crc = 0;
-  for (let i = at; i < p; i++) crc = FLAC_CRC8[crc ^ bytes[i]];
-  if (crc !== bytes[p]) return null;
-  return { length: p + 1 - at, blockSize, number, variable: (bytes[at + 1] & 1) === 1 };
+  return parseFlacFrameHeader(bytes, at, bytes.length, info);
 }
 
 /**

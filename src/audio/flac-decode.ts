@@ -8,6 +8,7 @@
 // sample count against STREAMINFO) and gives up on anything else it does not expect, returning
 // null: decode.ts then takes the general path (libFLAC), which names the problem. The samples are
 // integers either way, so both paths give the same floats.
+import { FLAC_CRC16, FLAC_SAMPLE_SIZES, parseFlacFrameHeader } from "./flac-frame.js";
 /** What the decoder needs from STREAMINFO (decode.ts reads it). */
 export interface FlacStreamInfo {
   sampleRate: number;
@@ -19,21 +20,6 @@ export interface FlacStreamInfo {
   audioOffset: number;
 }
 
-const CRC8 = new Uint8Array(256);
-const CRC16 = new Uint16Array(256);
-for (let i = 0; i < 256; i++) {
-  let c8 = i;
-  let c16 = i << 8;
-  for (let k = 0; k < 8; k++) {
-    c8 = c8 & 0x80 ? ((c8 << 1) ^ 0x07) & 0xff : (c8 << 1) & 0xff; // x^8 + x^2 + x + 1
-    c16 = c16 & 0x8000 ? ((c16 << 1) ^ 0x8005) & 0xffff : (c16 << 1) & 0xffff; // x^16 + x^15 + x^2 + 1
-  }
-  CRC8[i] = c8;
-  CRC16[i] = c16;
-}
-
-const SAMPLE_RATES = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000];
-const SAMPLE_SIZES = [0, 8, 12, -1, 16, 20, 24, 32];
 
 let enabled = true;
 
@@ -179,51 +165,13 @@ function decodeAll(bytes: Uint8Array, info: FlacStreamInfo, end: number): Int32A
 let frameSamples: Int32Array[] = [];
 
 function decodeFrame(bytes: Uint8Array, at: number, end: number, info: FlacStreamInfo, residual: Int32Array): { blockSize: number; samples: Int32Array[]; next: number } | null {
-  if (at + 6 > end || bytes[at] !== 0xff || (bytes[at + 1] & 0xfe) !== 0xf8) return null;
-  const bsCode = bytes[at + 2] >> 4;
-  const srCode = bytes[at + 2] & 0x0f;
-  const chCode = bytes[at + 3] >> 4;
+  const header = parseFlacFrameHeader(bytes, at, end, info);
+  // 65536 is a reserved block size (RFC 9639 §9.1.1); the stream checker leaves it to this decoder.
+  if (!header || header.blockSize > 65535) return null;
+  const { blockSize, channels, channelCode: chCode } = header;
   const sizeCode = (bytes[at + 3] >> 1) & 7;
-  if (bsCode === 0 || srCode === 15 || chCode > 10 || sizeCode === 3 || bytes[at + 3] & 1) return null;
-  const channels = chCode < 8 ? chCode + 1 : 2;
-  if (channels !== info.channels) return null;
-  const bps = sizeCode === 0 ? info.bitsPerSample : SAMPLE_SIZES[sizeCode];
-  if (bps !== info.bitsPerSample) return null;
-  let p = at + 4;
-  const lead = bytes[p++];
-  let extra: number;
-  if (lead < 0x80) extra = 0;
-  else if (lead >= 0xc0 && lead < 0xfe) extra = lead < 0xe0 ? 1 : lead < 0xf0 ? 2 : lead < 0xf8 ? 3 : lead < 0xfc ? 4 : 5;
-  else if (lead === 0xfe) extra = 6;
-  else return null;
-  if (p + extra > end) return null;
-  for (let k = 0; k < extra; k++) if ((bytes[p++] & 0xc0) !== 0x80) return null;
-  let blockSize: number;
-  if (bsCode === 1) blockSize = 192;
-  else if (bsCode <= 5) blockSize = 576 << (bsCode - 2);
-  else if (bsCode === 6) {
-    if (p + 1 > end) return null;
-    blockSize = bytes[p++] + 1;
-  } else if (bsCode === 7) {
-    if (p + 2 > end) return null;
-    blockSize = ((bytes[p] << 8) | bytes[p + 1]) + 1;
-    p += 2;
-  } else blockSize = 256 << (bsCode - 8);
-  if (blockSize > 65535) return null;
-  let sampleRate = SAMPLE_RATES[srCode] ?? 0;
-  if (srCode === 12) {
-    if (p + 1 > end) return null;
-    sampleRate = bytes[p++] * 1000;
-  } else if (srCode === 13 || srCode === 14) {
-    if (p + 2 > end) return null;
-    sampleRate = ((bytes[p] << 8) | bytes[p + 1]) * (srCode === 14 ? 10 : 1);
-    p += 2;
-  }
-  if (srCode !== 0 && sampleRate !== info.sampleRate) return null;
-  if (p + 1 > end) return null;
-  let crc8 = 0;
-  for (let i = at; i < p; i++) crc8 = CRC8[crc8 ^ bytes[i]];
-  if (crc8 !== bytes[p++]) return null;
+  const bps = sizeCode === 0 ? info.bitsPerSample : FLAC_SAMPLE_SIZES[sizeCode];
+  const p = at + header.length;
 
   if (frameSamples.length < channels || frameSamples[0].length < blockSize) {
     frameSamples = Array.from({ length: Math.max(channels, 8) }, () => new Int32Array(Math.max(blockSize, 4608)));
@@ -249,7 +197,7 @@ function decodeFrame(bytes: Uint8Array, at: number, end: number, info: FlacStrea
   const footer = bits.alignedPos();
   if (footer + 2 > end) return null;
   let crc = 0;
-  for (let i = at; i < footer + 2; i++) crc = ((crc << 8) & 0xffff) ^ CRC16[(crc >>> 8) ^ bytes[i]];
+  for (let i = at; i < footer + 2; i++) crc = ((crc << 8) & 0xffff) ^ FLAC_CRC16[(crc >>> 8) ^ bytes[i]];
   if (crc !== 0) return null;
   return { blockSize, samples: frameSamples, next: footer + 2 };
 }

@@ -19,6 +19,7 @@
 // and 3 (for LPC) run as WebAssembly SIMD kernels (flac-kernels.ts) where the runtime has them,
 // with the same arithmetic, so the same bytes; the JS loops here are their fallback and reference.
 
+import { FLAC_CRC16, FLAC_CRC8 } from "./flac-frame.js";
 import { createHash } from "node:crypto";
 import { flacKernels } from "./flac-kernels.js";
 
@@ -44,28 +45,8 @@ const SUBFRAME_VERBATIM = 1;
 const SUBFRAME_FIXED = 2;
 const SUBFRAME_LPC = 3;
 
-const CRC8_TABLE = new Uint8Array(256);
-/**
- * CRC-16 tables for slicing by 8: table t (at t * 256) is the CRC of a byte followed by t zero
- * bytes, so eight bytes fold in with eight independent lookups.
- */
-const CRC16_TABLE = new Uint16Array(8 * 256);
-for (let i = 0; i < 256; i++) {
-  let c8 = i;
-  let c16 = i << 8;
-  for (let k = 0; k < 8; k++) {
-    c8 = c8 & 0x80 ? ((c8 << 1) ^ 0x07) & 0xff : (c8 << 1) & 0xff; // x^8 + x^2 + x + 1
-    c16 = c16 & 0x8000 ? ((c16 << 1) ^ 0x8005) & 0xffff : (c16 << 1) & 0xffff; // x^16 + x^15 + x^2 + 1
-  }
-  CRC8_TABLE[i] = c8;
-  CRC16_TABLE[i] = c16;
-}
-for (let t = 1; t < 8; t++) {
-  for (let i = 0; i < 256; i++) {
-    const prev = CRC16_TABLE[(t - 1) * 256 + i];
-    CRC16_TABLE[t * 256 + i] = ((prev << 8) & 0xffff) ^ CRC16_TABLE[prev >>> 8];
-  }
-}
+const CRC8_TABLE = FLAC_CRC8;
+const CRC16_TABLE = FLAC_CRC16;
 
 /** CRC-16 (polynomial 0x8005, initial 0) of bytes[from .. to), as the frame footer holds it. */
 function crc16(bytes: Uint8Array, from: number, to: number): number {

@@ -4,7 +4,7 @@
 // and the GPU's busy share (time GPU work was in flight over the engine's wall time, from
 // summary.json). Plain node from dist/ (run `npm run build` first); no python.
 //
-//   node bench/gpu-e2e.mjs [--hours 1] [--runs 2] [--chain gpu|mixed|light] [--input flac|wav]
+//   node bench/gpu-e2e.mjs [--hours 1] [--runs 2] [--chain gpu|mixed|light|heavy|io] [--input flac|wav]
 //                          [--audio flac|wav] [--workers auto|N] [--batch-items 16] [--keep DIR]
 //                          [--devices gpu,cpu] [--json FILE]
 //
@@ -113,6 +113,19 @@ const CHAINS = {
     "  - eq: {bands: [{freq_hz: [300, 3000], gain_db: [-6, 6], q: [0.7, 2]}], p: 0.5}",
   ],
 };
+// heavy: every row takes every op (two noise layers, a 0.2-1 s RIR, three EQ bands): the DSP
+// share of a CPU run is largest. io: one gain, the floor a run pays for decode, encode and writing
+// whatever the device; cpu(chain) / cpu(io) bounds what moving the chain off the CPU can gain.
+CHAINS.heavy = [
+  "  - speed: {factors: [0.9, 1.1]}",
+  "  - reverb: {bank: rb}",
+  "  - noise: {bank: nb, snr_db: [5, 20]}",
+  "  - noise: {bank: nb, snr_db: [10, 25], p: 0.5}",
+  "  - filter: {type: highpass, cutoff_hz: [50, 200]}",
+  "  - eq: {bands: [{freq_hz: [200, 600], gain_db: [-6, 6], q: [0.7, 2]}, {freq_hz: [800, 2000], gain_db: [-6, 6], q: [0.7, 2]}, {freq_hz: [2500, 6000], gain_db: [-6, 6], q: [0.7, 2]}]}",
+  "  - gain: {db: [-6, 6]}",
+];
+CHAINS.io = ["  - gain: {db: [-6, 6]}"];
 CHAINS.mixed = [...CHAINS.gpu.slice(0, 4), "  - tempo: {factor: [0.9, 1.1], p: 0.3}", ...CHAINS.gpu.slice(4)];
 if (!CHAINS[CHAIN]) throw new Error(`--chain ${CHAIN}: one of ${Object.keys(CHAINS).join(", ")}`);
 

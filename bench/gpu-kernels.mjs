@@ -1,5 +1,5 @@
 // GPU kernel benchmark: achieved bandwidth and time per kernel, one JSON line per measurement.
-//   npx tsc -p tsconfig.json && node bench/gpu-kernels.mjs [--quick] [--only copy,fft,fftconv,resample,rooms]
+//   npx tsc -p tsconfig.json && node bench/gpu-kernels.mjs [--quick] [--only copy,elementwise,fft,fftconv,resample,rooms]
 // Times: GPU time from timestamp queries written around the measured passes (when the adapter has
 // `timestamp-query`), and wall time of one submit holding `iters` repetitions up to
 // onSubmittedWorkDone, per repetition; medians of `runs` runs after a warm-up (which compiles).
@@ -14,6 +14,8 @@ import { GpuFftConvolver, planFftConvolution } from "../dist/gpu/kernels/fftconv
 import { GpuResampler, speedRow } from "../dist/gpu/kernels/resample.js";
 import { GpuImageSources, prepareRoomBatch } from "../dist/gpu/kernels/rooms.js";
 import { prepareRoom, simulateRoomWithInfo } from "../dist/rooms/simulate.js";
+import { GpuKernels, Program } from "../dist/gpu/program.js";
+import { GPU_OPS } from "../dist/gpu/registry.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -150,6 +152,78 @@ if (want("copy")) {
   report("copyKernel", tk, 2 * bytes, { buffer_mib: bytes >> 20 });
   a.destroy();
   b.destroy();
+}
+
+// ---- element-wise stages as the engine records them (src/gpu/ops/*): 64 rows x 2^20 samples.
+// Bandwidth counts each pass's compulsory traffic: a read-only pass reads the row (and its aux
+// row), a writing pass also writes it; pcm16 reads f32 and writes int16. Compare with copyKernel.
+if (want("elementwise")) {
+  const rows = quick ? 8 : 64;
+  const len = quick ? 1 << 16 : 1 << 20;
+  const kernels = new GpuKernels(device);
+  const ctx = { sampleRate: 16000, resource: () => ({ audio: noise(len, 9) }) };
+  const STORAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+  const cases = [
+    // name, op steps' params, passes' traffic in units of one row of f32 (reads + writes)
+    { name: "gain (level+apply)", op: "gain", params: { op: "gain", db: -3, avoid_clipping: true }, units: 1 + 2, aux: false },
+    { name: "noise (energies, peak, mix)", op: "noise", params: { op: "noise", bank: "b", noise: "n", category: "", offset_s: 0, snr_db: 10, snr_reference: "clip", crossfade_ms: 20 }, units: 2 + 2 + 4, aux: true },
+    { name: "dcoffset", op: "dcoffset", params: { op: "dcoffset", offset: 0.01 }, units: 2, aux: false },
+    { name: "clip soft", op: "clip", params: { op: "clip", mode: "soft", level_db: -6 }, units: 1 + 2, aux: false },
+    // Recursive: a chunked scan (src/gpu/kernels/iir.ts) in double-float arithmetic, compute-bound.
+    { name: "biquads (eq, 2 bands, chunked scan)", op: "eq", params: { op: "eq", bands: [{ type: "peaking", freq_hz: 1000, gain_db: 4, q: 1 }, { type: "peaking", freq_hz: 3000, gain_db: -3, q: 0.8 }] }, units: 2, aux: false },
+  ];
+  for (const c of cases) {
+    const op = GPU_OPS.get(c.op);
+    const params = c.params;
+    const prog = new Program(kernels);
+    const steps = Array.from({ length: rows }, (_, r) => ({ params, len, outLen: len, off: r * len, slot: prog.slots(op.slots), aux: 0 }));
+    if (op.aux) for (const s of steps) s.aux = prog.aux(op.aux(params, len, ctx));
+    op.record(prog, steps, ctx);
+    const passes = prog.steps.length;
+    const bufs = {
+      data: storageBuffer(device, rows * len * 4),
+      aux: device.createBuffer({ size: Math.max(16, prog.auxFloats * 4), usage: STORAGE }),
+      meta: device.createBuffer({ size: prog.metaBytes.byteLength, usage: STORAGE }),
+      scal: device.createBuffer({ size: Math.max(16, prog.scalCount * 4), usage: STORAGE }),
+      part: device.createBuffer({ size: prog.partCount * 16, usage: STORAGE }),
+      pcm: null,
+      extra: [],
+    };
+    for (let r = 0; r < rows; r += 8) writeChunked(device, bufs.data, noise(Math.min(8, rows - r) * len, r + 1, 0.3), r * len * 4);
+    writeChunked(device, bufs.meta, prog.metaBytes);
+    for (const e of prog.extras) {
+      const b = device.createBuffer({ size: Math.max(16, Math.ceil(e.bytes / 4) * 4), usage: STORAGE });
+      if (e.data) writeChunked(device, b, e.data);
+      bufs.extra.push(b);
+    }
+    for (const a of prog.auxPieces) writeChunked(device, bufs.aux, a.data, a.offset * 4);
+    const t = await time((enc) => prog.encode(enc, bufs), { iters: quick ? 2 : 10, runs });
+    // Traffic from the recorded passes: each map-reduce reads the row (+ aux), a writing one writes it.
+    const bytes = c.units * rows * len * 4;
+    report(`elementwise.${c.op}`, t, bytes, { case: c.name, rows, samples: len, passes, audio_hours_per_s: +((rows * len) / 16000 / 3600 / ((t.gpu_ms ?? t.wall_ms) / 1000)).toFixed(0) });
+    for (const b of [bufs.data, bufs.aux, bufs.meta, bufs.scal, bufs.part, ...bufs.extra]) b.destroy();
+  }
+  // f32 -> int16 with level statistics (what every row ends with before readback).
+  {
+    const prog = new Program(kernels);
+    const recs = Array.from({ length: rows }, (_, r) => ({ off: r * len, len, aux: (r * len) / 2, slot: prog.slots(3) }));
+    prog.pcm16(recs);
+    const bufs = {
+      data: storageBuffer(device, rows * len * 4),
+      aux: device.createBuffer({ size: 16, usage: STORAGE }),
+      meta: device.createBuffer({ size: prog.metaBytes.byteLength, usage: STORAGE }),
+      scal: device.createBuffer({ size: Math.max(16, prog.scalCount * 4), usage: STORAGE }),
+      part: device.createBuffer({ size: prog.partCount * 16, usage: STORAGE }),
+      pcm: device.createBuffer({ size: rows * len * 2, usage: STORAGE }),
+      extra: [],
+    };
+    for (let r = 0; r < rows; r += 8) writeChunked(device, bufs.data, noise(Math.min(8, rows - r) * len, r + 1, 0.3), r * len * 4);
+    writeChunked(device, bufs.meta, prog.metaBytes);
+    const t = await time((enc) => prog.encode(enc, bufs), { iters: quick ? 2 : 10, runs });
+    report("elementwise.pcm16", t, rows * len * 6, { case: "f32 -> int16 + level", rows, samples: len, passes: prog.steps.length });
+    for (const b of [bufs.data, bufs.aux, bufs.meta, bufs.scal, bufs.part, bufs.pcm]) b.destroy();
+  }
+  kernels.destroy();
 }
 
 // ---- batched complex FFT, 2^24 points per batch (2^20 in --quick).

@@ -3,7 +3,7 @@
 // steps that run once the buffers are made. So a whole chain is one upload (audio + aux + meta),
 // one command buffer, one readback.
 import { ElementwiseKernels, HEADER, LEVEL, REC, chunksFor, type PassRef } from "./kernels/elementwise.js";
-import { IIR_ZERO, IIR_WORKGROUP, iirWgsl } from "./kernels/iir.js";
+import { IIR_WORKGROUP, IIR_ZERO, iirChunk, iirStateWords, iirWgsl, type IirStage } from "./kernels/iir.js";
 
 /** One row of a dispatch. Offsets are in elements of their buffers. */
 export interface RowRecord {
@@ -36,12 +36,18 @@ const BLOCK_ALIGN = 256;
 
 export class GpuKernels {
   readonly elementwise: ElementwiseKernels;
-  readonly iir: GPUComputePipeline;
+  readonly iir: Record<IirStage, GPUComputePipeline>;
+  /** Group 1 of the IIR stages: the input copy and the states. */
+  readonly iirLayout: GPUBindGroupLayout;
   /** Kernel families written elsewhere (src/gpu/kernels/*), made on first use by their GPU ops. */
   readonly extra = new Map<string, { destroy?(): void }>();
   constructor(readonly device: GPUDevice) {
     this.elementwise = new ElementwiseKernels(device);
-    this.iir = this.elementwise.pipeline("iir", iirWgsl);
+    const storage = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } });
+    this.iirLayout = device.createBindGroupLayout({ label: "iir", entries: [storage(0, "read-only-storage"), storage(1, "storage")] });
+    const layout = device.createPipelineLayout({ bindGroupLayouts: [this.elementwise.layout, this.iirLayout] });
+    const make = (stage: IirStage) => device.createComputePipeline({ label: `iir ${stage}`, layout, compute: { module: device.createShaderModule({ label: `iir ${stage}`, code: iirWgsl(stage) }), entryPoint: "main" } });
+    this.iir = { forced: make("forced"), carry: make("carry"), apply: make("apply") };
   }
   get<T extends { destroy?(): void }>(key: string, make: () => T): T {
     let k = this.extra.get(key) as T | undefined;
@@ -145,7 +151,7 @@ export class Program {
     });
   }
 
-  private dispatch(pipeline: GPUComputePipeline, rows: RowRecord[], maxChunks: number, grid: [number, number], pass?: PassRef, pcm = false): void {
+  private dispatch(pipeline: GPUComputePipeline, rows: RowRecord[], maxChunks: number, grid: [number, number], pass?: PassRef, group1?: (b: BatchBuffers) => GPUBindGroup): void {
     if (rows.length === 0) return;
     if (grid[1] > 65535 || grid[0] > 65535) throw new RangeError(`dispatch of ${grid[0]} x ${grid[1]} workgroups is over the 65535 limit`);
     const block = this.block(rows, maxChunks, pass);
@@ -155,7 +161,7 @@ export class Program {
       run: (pass, b) => {
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, this.bindGroup(b, block));
-        if (pcm) pass.setBindGroup(1, this.kernels.device.createBindGroup({ layout: this.kernels.elementwise.pcmLayout, entries: [{ binding: 0, resource: { buffer: b.pcm! } }] }));
+        if (group1) pass.setBindGroup(1, group1(b));
         pass.dispatchWorkgroups(grid[0], grid[1]);
       },
     });
@@ -173,15 +179,39 @@ export class Program {
     this.dispatch(this.kernels.elementwise.finalize, rows, chunks, [rows.length, 1], pass);
   }
 
-  /** Biquad cascades, one thread per row (records as iir.ts describes). */
+  /** Biquad cascades, a chunked scan per row (records as iir.ts describes; `u` = [sections, delay]). */
   iir(rows: RowRecord[]): void {
-    this.dispatch(this.kernels.iir, rows, 1, [Math.ceil(rows.length / IIR_WORKGROUP), 1], { kind: "map", label: "iir", opcode: 0, mask: IIR_ZERO });
+    if (rows.length === 0) return;
+    const totals = rows.map((r) => r.len + r.u![1]);
+    const chunk = iirChunk(Math.max(...totals));
+    let words = 0;
+    const recs = rows.map((r, k) => {
+      const rec = { ...r, u: [r.u![0], r.u![1], words] };
+      words += iirStateWords(r.u![0], totals[k], chunk);
+      return rec;
+    });
+    const lo = Math.min(...rows.map((r) => r.off));
+    const hi = Math.max(...rows.map((r) => r.off + r.len));
+    const copy = this.buffer("iir input", Math.max(4, hi * 4));
+    const states = this.buffer("iir states", Math.max(16, words * 8));
+    if (hi > lo) this.encoder((enc, b) => enc.copyBufferToBuffer(b.data, lo * 4, b.extra[copy], lo * 4, (hi - lo) * 4));
+    const maxChunks = Math.ceil(Math.max(...totals) / chunk);
+    const width = 2 * Math.max(...rows.map((r) => r.u![0]));
+    // Header word 3 carries the chunk length (no opcode: the IIR stages are pipelines of their own).
+    const header: PassRef = { kind: "map", label: "iir", opcode: chunk, mask: IIR_ZERO };
+    const group1 = (b: BatchBuffers) =>
+      this.kernels.device.createBindGroup({ layout: this.kernels.iirLayout, entries: [{ binding: 0, resource: { buffer: b.extra[copy] } }, { binding: 1, resource: { buffer: b.extra[states] } }] });
+    const { forced, carry, apply } = this.kernels.iir;
+    this.dispatch(forced, recs, 1, [Math.ceil((maxChunks + width) / IIR_WORKGROUP), rows.length], header, group1);
+    this.dispatch(carry, recs, 1, [rows.length, 1], header, group1);
+    this.dispatch(apply, recs, 1, [Math.ceil(maxChunks / IIR_WORKGROUP), rows.length], header, group1);
   }
 
   /** int16 conversion (row `aux` = output word offset) plus the level stats into slots [sumsq, peak, non-finite]. */
   pcm16(rows: RowRecord[]): void {
     const chunks = chunksFor(Math.max(0, ...rows.map((r) => r.len)));
-    this.dispatch(this.kernels.elementwise.pcm16, rows, chunks, [chunks, rows.length], undefined, true);
+    const pcmGroup = (b: BatchBuffers) => this.kernels.device.createBindGroup({ layout: this.kernels.elementwise.pcmLayout, entries: [{ binding: 0, resource: { buffer: b.pcm! } }] });
+    this.dispatch(this.kernels.elementwise.pcm16, rows, chunks, [chunks, rows.length], undefined, pcmGroup);
     this.finalize(LEVEL, rows);
   }
 

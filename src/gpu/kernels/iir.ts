@@ -1,45 +1,67 @@
 // Biquad cascades per row (filter, eq, telephone, micresponse): the GPU twin of biquadFilter +
-// filterAligned (src/audio/biquad.ts). An IIR filter is sequential in time, so each row is one
-// thread running the whole cascade per sample with every section's state in registers: one read
-// and one write per sample, in place. The cascade's delay d is removed as the CPU does: the row
-// is continued by d zeros and output i is cascade output i + d (written d samples behind the
-// read position, so in place is safe).
+// filterAligned (src/audio/biquad.ts). The cascade's delay d is removed as the CPU does: the row
+// is continued by d zeros and output i is cascade output i + d.
 //
-// Rows of a batch run side by side (64 threads per workgroup). A chunked scan formulation (run
-// chunks from rest, carry the 2S-dimensional state across chunks, re-run) would occupy more of a
-// large GPU for few rows; with hundreds of rows per batch the per-row form was enough (see
-// bench/gpu-e2e.mjs), and it keeps the twin's order of operations.
+// An IIR filter is sequential in time, and one thread per row (the first version) ran at
+// 0.6 GB/s on the H200: a GPU thread is slow and 64-256 rows fill little of it. So it is a
+// chunked scan over the cascade's state (2S numbers for S sections; a linear system
+// s' = A s + B x, y = C s + D x), three dispatches:
+//   forced  one thread per chunk of L samples: run the cascade from rest over the chunk and keep
+//           the final state f_k; plus 2S threads per row that run L samples of silence from
+//           each unit state, whose final states are the columns of Φ = A^L.
+//   carry   one workgroup per row, serial over chunks: s_0 = 0, s_{k+1} = Φ s_k + f_k (thread m
+//           computes component m), each s_k stored for its chunk.
+//   apply   one thread per chunk: run the cascade from s_k over the chunk, writing the outputs.
+// The input is read from a copy of the rows (the writes, d samples behind, would otherwise race
+// with the reads of the chunk before). L grows with the longest row so the carry stays ≤ 4096 steps.
 //
 // Numerics: the CPU filters in f64. In f32, coefficient rounding and state round-off move poles
 // near z = 1 (low corners at high rates) too far for a 1e-4 relative error: measured 2e-3 for an
-// EQ band at 100 Hz and 1e-3 for a 20 Hz high-pass at 48 kHz. So the recursion runs in
-// double-float arithmetic (a value is the unevaluated sum hi + lo of two f32, ~48 bits; Dekker
-// 1971, with the error-free TwoSum and TwoProd of Hida, Li and Bailey's QD library): coefficients
-// are split into hi + lo on the host, samples in and out are f32. About ten times the arithmetic
-// of plain f32. Measured against the CPU ops (test/gpu/elementwise-iir.test.ts): relative L2
-// error ≤ 1.6e-9 at 8-48 kHz, most rows bit-identical.
+// EQ band at 100 Hz and 1e-3 for a 20 Hz high-pass at 48 kHz. So the recursion, Φ and the carry
+// run in double-float arithmetic (a value is the unevaluated sum hi + lo of two f32, ~48 bits;
+// Dekker 1971, with the error-free TwoSum and TwoProd of Hida, Li and Bailey's QD library):
+// coefficients are split into hi + lo on the host, samples in and out are f32. Measured against
+// the CPU ops: test/gpu/elementwise-iir.test.ts.
 import type { Biquad } from "../../audio/biquad.js";
 import { HEADER, REC, expand } from "./elementwise.js";
 
 /** Most sections in one cascade (eq allows 16 bands; Butterworth order 8 band-pass is 8). */
 export const MAX_SECTIONS = 32;
-const IIR_WG = 64;
+/** Threads per workgroup of every IIR dispatch (the carry needs 2 x MAX_SECTIONS). */
+export const IIR_WORKGROUP = 2 * MAX_SECTIONS;
 
 /** Header word 2 of an IIR dispatch: the kernel's `zero` (read at run time, so no compiler can fold it). */
 export const IIR_ZERO = 0;
 
+/** Samples per chunk for rows of at most `maxTotal` samples (length + delay). */
+export function iirChunk(maxTotal: number): number {
+  return Math.max(256, Math.ceil(maxTotal / 4096 / 64) * 64);
+}
+
+/** vec2 words of state a row needs: Φ (2S x 2S) then 2S per chunk. */
+export function iirStateWords(sections: number, total: number, chunk: number): number {
+  const w = 2 * sections;
+  return w * w + w * Math.ceil(total / chunk);
+}
+
+export type IirStage = "forced" | "carry" | "apply";
+
 /**
- * Records: [off, len, coefOffset (in aux), slot, sections (u32), delay (u32), 0, 0]; aux holds
- * 10 f32 per section: b0, b1, b2, a1, a2, each as hi, lo.
+ * Records: [off, len, coefOffset (in aux), slot, sections, delay, stateOffset (vec2 words), 0];
+ * aux holds 10 f32 per section: b0, b1, b2, a1, a2, each as hi, lo. Header word 3 is the chunk
+ * length L. Group 1: the input copy (same offsets as data) and the states.
  */
-export function iirWgsl(): string {
+export function iirWgsl(stage: IirStage): string {
   return expand(`
 @group(0) @binding(0) var<storage, read> recs: array<u32>;
 @group(0) @binding(1) var<storage, read_write> data: array<f32>;
 @group(0) @binding(2) var<storage, read> aux: array<f32>;
-@group(0) @binding(3) var<storage, read_write> scal: array<f32>;
-@group(0) @binding(4) var<storage, read_write> part: array<vec4<f32>>;
+@group(1) @binding(0) var<storage, read> src: array<f32>;
+@group(1) @binding(1) var<storage, read_write> states: array<vec2<f32>>;
 const MAXS: u32 = ${MAX_SECTIONS}u;
+const HEADER: u32 = ${HEADER}u;
+const REC: u32 = ${REC}u;
+const WG: u32 = ${2 * MAX_SECTIONS}u;
 // Double-float: x = (hi, lo) with |lo| <= ulp(hi) / 2. Shader compilers treat float arithmetic
 // as real arithmetic unless told otherwise (Mesa's NIR folded the error term of TwoSum to 0 inside
 // this loop, though not in a small test), and WGSL cannot mark an operation exact; so each
@@ -66,24 +88,19 @@ fn dfMul(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   let t = twoProd(a.x, b.x);
   return quickTwoSum(t.x, t.y + (a.x * b.y + a.y * b.x));
 }
-@compute @workgroup_size(${IIR_WG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x;
-  zero = recs[2];
-  if (r >= recs[0]) { return; }
-  let rec = ${HEADER}u + r * ${REC}u;
-  let off = recs[rec];
-  let n = recs[rec + 1u];
+
+var<private> ns: u32;
+var<private> b0: array<vec2<f32>, MAXS>;
+var<private> b1: array<vec2<f32>, MAXS>;
+var<private> b2: array<vec2<f32>, MAXS>;
+var<private> a1: array<vec2<f32>, MAXS>;
+var<private> a2: array<vec2<f32>, MAXS>;
+var<private> z1: array<vec2<f32>, MAXS>;
+var<private> z2: array<vec2<f32>, MAXS>;
+
+fn loadCascade(rec: u32) {
   let co = recs[rec + 2u];
-  let ns = min(recs[rec + 4u], MAXS);
-  let d = recs[rec + 5u];
-  var b0: array<vec2<f32>, ${MAX_SECTIONS}>;
-  var b1: array<vec2<f32>, ${MAX_SECTIONS}>;
-  var b2: array<vec2<f32>, ${MAX_SECTIONS}>;
-  var a1: array<vec2<f32>, ${MAX_SECTIONS}>;
-  var a2: array<vec2<f32>, ${MAX_SECTIONS}>;
-  var z1: array<vec2<f32>, ${MAX_SECTIONS}>;
-  var z2: array<vec2<f32>, ${MAX_SECTIONS}>;
+  ns = min(recs[rec + 4u], MAXS);
   for (var s = 0u; s < ns; s = s + 1u) {
     let c = co + 10u * s;
     b0[s] = vec2<f32>(aux[c], aux[c + 1u]);
@@ -94,23 +111,122 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     z1[s] = vec2<f32>(0.0);
     z2[s] = vec2<f32>(0.0);
   }
-  for (var i = 0u; i < n + d; i = i + 1u) {
-    var v = vec2<f32>(0.0);
-    if (i < n) { v.x = data[off + i]; }
-    for (var s = 0u; s < ns; s = s + 1u) {
-      // Transposed direct form II, as biquadFilter.
-      let y = dfAdd(dfMul(b0[s], v), z1[s]);
-      z1[s] = dfAdd(dfSub(dfMul(b1[s], v), dfMul(a1[s], y)), z2[s]);
-      z2[s] = dfSub(dfMul(b2[s], v), dfMul(a2[s], y));
-      v = y;
-    }
-    // hi is the sum rounded to f32 (quickTwoSum), as the CPU's f64 → f32 store.
-    if (i >= d) { data[off + i - d] = v.x; }
-  }
-}`);
 }
 
-export const IIR_WORKGROUP = IIR_WG;
+// One sample through the cascade: transposed direct form II per section, as biquadFilter.
+fn cascade(x: vec2<f32>) -> vec2<f32> {
+  var v = x;
+  for (var s = 0u; s < ns; s = s + 1u) {
+    let y = dfAdd(dfMul(b0[s], v), z1[s]);
+    z1[s] = dfAdd(dfSub(dfMul(b1[s], v), dfMul(a1[s], y)), z2[s]);
+    z2[s] = dfSub(dfMul(b2[s], v), dfMul(a2[s], y));
+    v = y;
+  }
+  return v;
+}
+
+// State component m: z1 of section m / 2 (m even) or its z2.
+fn getState(m: u32) -> vec2<f32> { if ((m & 1u) == 0u) { return z1[m >> 1u]; } return z2[m >> 1u]; }
+fn setState(m: u32, v: vec2<f32>) { if ((m & 1u) == 0u) { z1[m >> 1u] = v; } else { z2[m >> 1u] = v; } }
+
+fn input(off: u32, n: u32, i: u32) -> vec2<f32> {
+  if (i < n) { return vec2<f32>(src[off + i], 0.0); }
+  return vec2<f32>(0.0);
+}
+${STAGES[stage]}`);
+}
+
+const STAGES: Record<IirStage, string> = {
+  forced: /* wgsl */ `
+@compute @workgroup_size(${2 * MAX_SECTIONS})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  zero = recs[2];
+  let r = gid.y;
+  let c = gid.x;
+  if (r >= recs[0]) { return; }
+  let rec = HEADER + r * REC;
+  let off = recs[rec];
+  let n = recs[rec + 1u];
+  let total = n + recs[rec + 5u];
+  let base = recs[rec + 6u];
+  let L = recs[3];
+  let chunks = (total + L - 1u) / L;
+  loadCascade(rec);
+  let w = 2u * ns;
+  if (c + 1u < chunks) {
+    // From rest over chunk c; the last chunk's final state is not needed.
+    let end = c * L + L;
+    for (var i = c * L; i < end; i = i + 1u) { _ = cascade(input(off, n, i)); }
+    for (var m = 0u; m < w; m = m + 1u) { states[base + w * w + c * w + m] = getState(m); }
+  } else if (c >= chunks && c < chunks + w && chunks > 1u) {
+    // Column j of Φ: L samples of silence from the unit state e_j.
+    let j = c - chunks;
+    setState(j, vec2<f32>(1.0, 0.0));
+    for (var i = 0u; i < L; i = i + 1u) { _ = cascade(vec2<f32>(0.0)); }
+    for (var m = 0u; m < w; m = m + 1u) { states[base + j * w + m] = getState(m); }
+  }
+}`,
+  carry: /* wgsl */ `
+var<workgroup> cur: array<vec2<f32>, WG>;
+@compute @workgroup_size(${2 * MAX_SECTIONS})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) m: u32) {
+  zero = recs[2];
+  let r = wg.x;
+  if (r >= recs[0]) { return; }
+  let rec = HEADER + r * REC;
+  let total = recs[rec + 1u] + recs[rec + 5u];
+  let base = recs[rec + 6u];
+  let L = recs[3];
+  let chunks = (total + L - 1u) / L;
+  let w = 2u * min(recs[rec + 4u], MAXS);
+  // Row m of Φ (Φ[m][j] = component m of column j), kept in registers for the whole scan.
+  var phi: array<vec2<f32>, WG>;
+  for (var j = 0u; j < w; j = j + 1u) {
+    if (m < w && chunks > 1u) { phi[j] = states[base + j * w + m]; }
+  }
+  cur[m] = vec2<f32>(0.0);
+  for (var k = 0u; k < chunks; k = k + 1u) {
+    workgroupBarrier();
+    var next = vec2<f32>(0.0);
+    if (m < w) {
+      let at = base + w * w + k * w + m;
+      if (k + 1u < chunks) {
+        next = states[at];
+        for (var j = 0u; j < w; j = j + 1u) { next = dfAdd(next, dfMul(phi[j], cur[j])); }
+      }
+      states[at] = cur[m];
+    }
+    workgroupBarrier();
+    cur[m] = next;
+  }
+}`,
+  apply: /* wgsl */ `
+@compute @workgroup_size(${2 * MAX_SECTIONS})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  zero = recs[2];
+  let r = gid.y;
+  let c = gid.x;
+  if (r >= recs[0]) { return; }
+  let rec = HEADER + r * REC;
+  let off = recs[rec];
+  let n = recs[rec + 1u];
+  let d = recs[rec + 5u];
+  let total = n + d;
+  let base = recs[rec + 6u];
+  let L = recs[3];
+  let chunks = (total + L - 1u) / L;
+  if (c >= chunks) { return; }
+  loadCascade(rec);
+  let w = 2u * ns;
+  for (var m = 0u; m < w; m = m + 1u) { setState(m, states[base + w * w + c * w + m]); }
+  let end = min(c * L + L, total);
+  for (var i = c * L; i < end; i = i + 1u) {
+    let y = cascade(input(off, n, i));
+    // hi is the sum rounded to f32 (quickTwoSum), as the CPU's f64 → f32 store.
+    if (i >= d) { data[off + i - d] = y.x; }
+  }
+}`,
+};
 
 /** The cascade as the aux words the kernel reads. */
 export function packSections(sections: readonly Biquad[]): Float32Array {

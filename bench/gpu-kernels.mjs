@@ -166,7 +166,7 @@ if (want("elementwise")) {
   const cases = [
     // name, op steps' params, passes' traffic in units of one row of f32 (reads + writes)
     { name: "gain (level+apply)", op: "gain", params: { op: "gain", db: -3, avoid_clipping: true }, units: 1 + 2, aux: false },
-    { name: "noise (energies, peak, mix)", op: "noise", params: { op: "noise", bank: "b", noise: "n", category: "", offset_s: 0, snr_db: 10, snr_reference: "clip", crossfade_ms: 20 }, units: 2 + 2 + 4, aux: true },
+    { name: "noise (energies, peak, mix)", op: "noise", params: { op: "noise", bank: "b", noise: "n", category: "", offset_s: 0, snr_db: 10, snr_reference: "clip", crossfade_ms: 20 }, units: 2 + 2 + 3, aux: true },
     { name: "dcoffset", op: "dcoffset", params: { op: "dcoffset", offset: 0.01 }, units: 2, aux: false },
     { name: "clip soft", op: "clip", params: { op: "clip", mode: "soft", level_db: -6 }, units: 1 + 2, aux: false },
     // Recursive: a chunked scan (src/gpu/kernels/iir.ts) in double-float arithmetic, compute-bound.

@@ -133,7 +133,7 @@ describe.skipIf(!gpu)(`element-wise GPU kernels vs their CPU twins${gpu ? "" : `
       expect(o.level.finite).toBe(lvl.finite);
       if (lvl.finite) {
         expect(o.level.peak).toBe(lvl.peak);
-        expect(Math.abs(o.level.meanSquare - lvl.meanSquare)).toBeLessThanOrEqual(1e-6 * lvl.meanSquare);
+        expect(Math.abs(o.level.meanSquare - lvl.meanSquare), `row ${k} of ${x.length}: ${o.level.meanSquare} vs ${lvl.meanSquare}`).toBeLessThanOrEqual(1e-6 * lvl.meanSquare);
       }
     });
     expect((out[3] as any).firstNonFinite).toBe(500);

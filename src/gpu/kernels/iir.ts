@@ -129,6 +129,17 @@ fn cascade(x: vec2<f32>) -> vec2<f32> {
 fn getState(m: u32) -> vec2<f32> { if ((m & 1u) == 0u) { return z1[m >> 1u]; } return z2[m >> 1u]; }
 fn setState(m: u32, v: vec2<f32>) { if ((m & 1u) == 0u) { z1[m >> 1u] = v; } else { z2[m >> 1u] = v; } }
 
+// A row's record: its samples at data[off, off + n), the delay d removed, its states from base,
+// chunks of L samples over total = n + d.
+struct Row { rec: u32, off: u32, n: u32, d: u32, total: u32, base: u32, L: u32, chunks: u32 }
+fn row(r: u32) -> Row {
+  let rec = HEADER + r * REC;
+  let n = recs[rec + 1u];
+  let d = recs[rec + 5u];
+  let L = recs[3];
+  return Row(rec, recs[rec], n, d, n + d, recs[rec + 6u], L, (n + d + L - 1u) / L);
+}
+
 fn input(off: u32, n: u32, i: u32) -> vec2<f32> {
   if (i < n) { return vec2<f32>(src[off + i], 0.0); }
   return vec2<f32>(0.0);
@@ -136,34 +147,31 @@ fn input(off: u32, n: u32, i: u32) -> vec2<f32> {
 ${STAGES[stage]}`);
 }
 
-const STAGES: Record<IirStage, string> = {
-  forced: /* wgsl */ `
+// The forced and apply stages: thread (c, row) works on chunk c of the row.
+const CHUNK_PROLOGUE = `
 @compute @workgroup_size(${2 * MAX_SECTIONS})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   zero = recs[2];
-  let r = gid.y;
   let c = gid.x;
-  if (r >= recs[0]) { return; }
-  let rec = HEADER + r * REC;
-  let off = recs[rec];
-  let n = recs[rec + 1u];
-  let total = n + recs[rec + 5u];
-  let base = recs[rec + 6u];
-  let L = recs[3];
-  let chunks = (total + L - 1u) / L;
-  loadCascade(rec);
+  if (gid.y >= recs[0]) { return; }
+  let R = row(gid.y);`;
+
+const STAGES: Record<IirStage, string> = {
+  forced: /* wgsl */ `
+${CHUNK_PROLOGUE}
+  loadCascade(R.rec);
   let w = 2u * ns;
-  if (c + 1u < chunks) {
+  if (c + 1u < R.chunks) {
     // From rest over chunk c; the last chunk's final state is not needed.
-    let end = c * L + L;
-    for (var i = c * L; i < end; i = i + 1u) { _ = cascade(input(off, n, i)); }
-    for (var m = 0u; m < w; m = m + 1u) { states[base + w * w + c * w + m] = getState(m); }
-  } else if (c >= chunks && c < chunks + w && chunks > 1u) {
+    let end = c * R.L + R.L;
+    for (var i = c * R.L; i < end; i = i + 1u) { _ = cascade(input(R.off, R.n, i)); }
+    for (var m = 0u; m < w; m = m + 1u) { states[R.base + w * w + c * w + m] = getState(m); }
+  } else if (c >= R.chunks && c < R.chunks + w && R.chunks > 1u) {
     // Column j of Φ: L samples of silence from the unit state e_j.
-    let j = c - chunks;
+    let j = c - R.chunks;
     setState(j, vec2<f32>(1.0, 0.0));
-    for (var i = 0u; i < L; i = i + 1u) { _ = cascade(vec2<f32>(0.0)); }
-    for (var m = 0u; m < w; m = m + 1u) { states[base + j * w + m] = getState(m); }
+    for (var i = 0u; i < R.L; i = i + 1u) { _ = cascade(vec2<f32>(0.0)); }
+    for (var m = 0u; m < w; m = m + 1u) { states[R.base + j * w + m] = getState(m); }
   }
 }`,
   carry: /* wgsl */ `
@@ -171,14 +179,11 @@ var<workgroup> cur: array<vec2<f32>, WG>;
 @compute @workgroup_size(${2 * MAX_SECTIONS})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) m: u32) {
   zero = recs[2];
-  let r = wg.x;
-  if (r >= recs[0]) { return; }
-  let rec = HEADER + r * REC;
-  let total = recs[rec + 1u] + recs[rec + 5u];
-  let base = recs[rec + 6u];
-  let L = recs[3];
-  let chunks = (total + L - 1u) / L;
-  let w = 2u * min(recs[rec + 4u], MAXS);
+  if (wg.x >= recs[0]) { return; }
+  let R = row(wg.x);
+  let base = R.base;
+  let chunks = R.chunks;
+  let w = 2u * min(recs[R.rec + 4u], MAXS);
   // Row m of Φ (Φ[m][j] = component m of column j), kept in registers for the whole scan.
   var phi: array<vec2<f32>, WG>;
   for (var j = 0u; j < w; j = j + 1u) {
@@ -201,29 +206,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) m
   }
 }`,
   apply: /* wgsl */ `
-@compute @workgroup_size(${2 * MAX_SECTIONS})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  zero = recs[2];
-  let r = gid.y;
-  let c = gid.x;
-  if (r >= recs[0]) { return; }
-  let rec = HEADER + r * REC;
-  let off = recs[rec];
-  let n = recs[rec + 1u];
-  let d = recs[rec + 5u];
-  let total = n + d;
-  let base = recs[rec + 6u];
-  let L = recs[3];
-  let chunks = (total + L - 1u) / L;
-  if (c >= chunks) { return; }
-  loadCascade(rec);
+${CHUNK_PROLOGUE}
+  if (c >= R.chunks) { return; }
+  loadCascade(R.rec);
   let w = 2u * ns;
-  for (var m = 0u; m < w; m = m + 1u) { setState(m, states[base + w * w + c * w + m]); }
-  let end = min(c * L + L, total);
-  for (var i = c * L; i < end; i = i + 1u) {
-    let y = cascade(input(off, n, i));
+  for (var m = 0u; m < w; m = m + 1u) { setState(m, states[R.base + w * w + c * w + m]); }
+  let end = min(c * R.L + R.L, R.total);
+  for (var i = c * R.L; i < end; i = i + 1u) {
+    let y = cascade(input(R.off, R.n, i));
     // hi is the sum rounded to f32 (quickTwoSum), as the CPU's f64 → f32 store.
-    if (i >= d) { data[off + i - d] = y.x; }
+    if (i >= R.d) { data[R.off + i - R.d] = y.x; }
   }
 }`,
 };

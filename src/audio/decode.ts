@@ -576,34 +576,15 @@ async function decodeFlac(bytes: Uint8Array): Promise<DecodedAudio> {
  * from the decoder's floats; hashed in chunks so no full-size integer copy is made.
  */
 function flacMd5(channels: Float32Array[], decoderScale: number, bits: number): Uint8Array {
-  const hash = createHash("md5");
-  const bytesPerSample = Math.ceil(bits / 8);
-  const numChannels = channels.length;
-  const length = channels[0].length;
-  const chunkFrames = 16384;
-  const chunk = new Uint8Array(chunkFrames * numChannels * bytesPerSample);
-  for (let start = 0; start < length; start += chunkFrames) {
-    const stop = Math.min(length, start + chunkFrames);
-    let p = 0;
-    for (let i = start; i < stop; i++) {
-      for (let c = 0; c < numChannels; c++) {
-        const v = Math.round(channels[c][i] * decoderScale);
-        for (let b = 0; b < bytesPerSample; b++) chunk[p++] = v >> (8 * b);
-      }
-    }
-    hash.update(chunk.subarray(0, p));
-  }
-  return hash.digest();
+  return md5Interleaved(channels.length, channels[0].length, bits, (c, i) => Math.round(channels[c][i] * decoderScale));
 }
 
 /** flacMd5 of integer samples (the plain-JS decoder's output). */
 function flacIntMd5(channels: Int32Array[], bits: number): Uint8Array {
-  const hash = createHash("md5");
-  const bytesPerSample = Math.ceil(bits / 8);
-  const numChannels = channels.length;
   const length = channels[0].length;
-  if (numChannels === 1 && bytesPerSample === 2) {
+  if (channels.length === 1 && Math.ceil(bits / 8) === 2) {
     // The common case: one int16 copy per chunk, little-endian on every host Node runs on.
+    const hash = createHash("md5");
     const chunk = new Int16Array(16384);
     for (let start = 0; start < length; start += chunk.length) {
       const stop = Math.min(length, start + chunk.length);
@@ -612,6 +593,13 @@ function flacIntMd5(channels: Int32Array[], bits: number): Uint8Array {
     }
     return hash.digest();
   }
+  return md5Interleaved(channels.length, length, bits, (c, i) => channels[c][i]);
+}
+
+/** MD5 of the samples interleaved as little-endian integers of ceil(bits / 8) bytes (FLAC's STREAMINFO MD5). */
+function md5Interleaved(numChannels: number, length: number, bits: number, sample: (c: number, i: number) => number): Uint8Array {
+  const hash = createHash("md5");
+  const bytesPerSample = Math.ceil(bits / 8);
   const chunkFrames = 16384;
   const chunk = new Uint8Array(chunkFrames * numChannels * bytesPerSample);
   for (let start = 0; start < length; start += chunkFrames) {
@@ -619,7 +607,7 @@ function flacIntMd5(channels: Int32Array[], bits: number): Uint8Array {
     let p = 0;
     for (let i = start; i < stop; i++) {
       for (let c = 0; c < numChannels; c++) {
-        const v = channels[c][i];
+        const v = sample(c, i);
         for (let b = 0; b < bytesPerSample; b++) chunk[p++] = v >> (8 * b);
       }
     }
